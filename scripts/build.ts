@@ -1,0 +1,24 @@
+// Builds dist/runner: one executable, hardened against the working
+// directory (no .env, bunfig.toml, tsconfig.json or package.json autoload),
+// with the version from package.json compiled in. Deterministic: two builds
+// of the same sources are byte-identical (test/build.test.ts checks it).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+export const HARDENING_FLAGS = [
+  "--compile", "--minify",
+  "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
+  "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
+];
+
+export function build(outfile = join(ROOT, "dist", "runner")): void {
+  const { version } = JSON.parse(require("node:fs").readFileSync(join(ROOT, "package.json"), "utf8"));
+  mkdirSync(join(outfile, ".."), { recursive: true });
+  const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS,
+    "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`,
+    join(ROOT, "src", "runner.ts"), "--outfile", outfile], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error(`bun build failed with exit code ${r.exitCode}`);
+}
+
+if (import.meta.main) build(process.argv[2]);
