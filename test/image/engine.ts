@@ -1,0 +1,68 @@
+// The container engine for the image tests (test/image/, test/examples/).
+// RUNNER_ENGINE picks podman or docker; otherwise podman, then docker, on PATH.
+// With no engine the image tests FAIL with a clear message, unless
+// RUNNER_SKIP_IMAGE_TESTS=1, which skips them with a loud notice (used by
+// `bun test` inside the Containerfile's build stage, where no engine exists).
+import { describe, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const VERSION: string = JSON.parse(require("node:fs").readFileSync(join(ROOT, "package.json"), "utf8")).version;
+export const BASE_TAG = `localhost/runner-base:${VERSION}`;
+export const SDK_TAG = `localhost/runner-sdk:${VERSION}`;
+
+function findEngine(): string | null {
+  const wanted = process.env.RUNNER_ENGINE;
+  const candidates = wanted ? [wanted] : ["podman", "docker"];
+  for (const name of candidates) {
+    const path = Bun.which(name);
+    if (path) return path;
+  }
+  return null;
+}
+
+export const ENGINE = findEngine();
+export const SKIP_IMAGE_TESTS = process.env.RUNNER_SKIP_IMAGE_TESTS === "1";
+
+/** Environment for engine calls: on podman, the repo's containers.conf unless the caller set one. */
+export function engineEnv(): Record<string, string> {
+  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
+  const conf = join(ROOT, "scripts", "containers.conf");
+  if (ENGINE?.endsWith("podman") && !env.CONTAINERS_CONF && existsSync(conf)) env.CONTAINERS_CONF = conf;
+  return env;
+}
+
+export type EngineResult = { code: number; stdout: string; stderr: string };
+
+/** Runs `ENGINE ...args` and returns its status and output (never throws on non-zero). */
+export async function engine(args: readonly string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<EngineResult> {
+  if (!ENGINE) throw new Error("no container engine");
+  const proc = Bun.spawn([ENGINE, ...args], {
+    env: engineEnv(),
+    stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: opts.timeoutMs ?? 300_000,
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, stdout, stderr };
+}
+
+/**
+ * describe() for tests that need the engine. No engine: one failing test that
+ * says what to install. RUNNER_SKIP_IMAGE_TESTS=1 skips them, loudly, in any case.
+ */
+export function describeImage(name: string, fn: () => void): void {
+  if (SKIP_IMAGE_TESTS) {
+    console.warn(`\n!!! SKIPPED image tests "${name}": RUNNER_SKIP_IMAGE_TESTS=1 is set.\n`);
+    describe.skip(name, fn);
+    return;
+  }
+  if (ENGINE) { describe(name, fn); return; }
+  describe(name, () => {
+    test("a container engine is available", () => {
+      throw new Error("no container engine: install podman or docker (or set RUNNER_ENGINE), or set RUNNER_SKIP_IMAGE_TESTS=1 to skip the image tests");
+    });
+  });
+}
