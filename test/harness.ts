@@ -115,6 +115,8 @@ export type RunOptions = {
   rawShellArgs?: string;
   /** shell run (as root, inside the namespace) just before runner starts */
   prelude?: string;
+  /** run in a new PID namespace too, so runner is PID 1 */
+  pidNamespace?: boolean;
   /** extra bind mounts, applied after the defaults: [source, target] */
   mounts?: Array<[string, string]>;
   timeoutMs?: number;
@@ -134,7 +136,8 @@ export function namespaceCommand(f: Fixture, args: readonly string[], o: RunOpti
     .map(([s, t]) => `/bin/mount --bind ${q(s!)} ${q(t!)} || exit 99`).join("\n");
   const ids = o.euid !== undefined ? `--ruid=${uid} --euid=${o.euid}` : `--reuid=${uid}`;
   const script = `${mounts}\ncd ${q(o.cwd ?? f.work)} || exit 99\n${o.prelude ?? ""}\nexec /usr/bin/setpriv ${ids} --regid=${gid} --clear-groups -- ${q(binary)} "$@" ${o.rawShellArgs ?? ""}`;
-  return ["/usr/bin/unshare", "-m", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh", ...args];
+  const pid = o.pidNamespace ? ["--pid", "--fork", "--mount-proc"] : [];
+  return ["/usr/bin/unshare", "-m", "--propagation", "private", ...pid, "--", "/bin/sh", "-c", script, "sh", ...args];
 }
 
 /** Runs runner in a fixture; the process's PID is runner's (and the plugin's, after execve). */
