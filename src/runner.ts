@@ -484,7 +484,7 @@ function cmdHelp(args: readonly string[]): number {
   if (topic !== undefined) {
     const text = COMMAND_HELP[topic];
     if (text !== undefined && isCoreCommand(topic)) { out(text); return EXIT.OK; }
-    if (isValidPluginName(topic) && inspectPlugin(topic, null).status === "ok") {
+    if (isValidPluginName(topic) && inspectPlugin(topic, pluginDirProblem()).status === "ok") {
       out(`'${topic}' is a plugin; its help is its own: runner ${topic} --help`);
       return EXIT.OK;
     }
