@@ -151,7 +151,7 @@ export async function run(f: Fixture, args: readonly string[], o: RunOptions = {
     killSignal: "SIGKILL",
   });
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr, signal: proc.signalCode, pid: proc.pid };
+  return { code, stdout, stderr, signal: proc.signalCode === null ? null : String(proc.signalCode), pid: proc.pid };
 }
 
 /** Asserts the error discipline of C-OUT-1: one line, prefixed, no trace. */
