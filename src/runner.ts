@@ -38,7 +38,7 @@
 
 import {
   accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync,
-  readFileSync, readSync, realpathSync, statSync, writeSync, type Stats,
+  readFileSync, readSync, readlinkSync, statSync, writeSync, type Stats,
 } from "node:fs";
 import { dirname } from "node:path";
 
@@ -126,7 +126,12 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 /** Shows a character in an error message without letting it mess up a terminal. */
 function quoteChar(ch: string): string {
   const c = ch.codePointAt(0) ?? 0;
-  return c < 0x20 || c === 0x7f ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : `'${ch}'`;
+  return c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : `'${ch}'`;
+}
+
+/** Shows a word the caller gave in a one-line message: quoted, control and bidi characters escaped, never raw. */
+export function quoteWord(s: string): string {
+  return `'${s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)}'`;
 }
 
 /**
@@ -270,7 +275,7 @@ export function decide(args: readonly string[], hasEntry: (name: string) => bool
   if (first === undefined) return { kind: "usage", message: "no command given" };
   if (first === "-h" || first === "--help") return { kind: "core", command: "help", args: rest };
   if (first === "--version") return { kind: "core", command: "version", args: rest };
-  if (first.startsWith("-")) return { kind: "usage", message: `unknown option '${first}'` };
+  if (first.startsWith("-")) return { kind: "usage", message: `unknown option ${quoteWord(first)}; see 'runner help'` };
   if (isCoreCommand(first)) return { kind: "core", command: first, args: rest };
   if (isValidPluginName(first) && hasEntry(first)) return { kind: "plugin", name: first, args: rest };
   return { kind: "unknown", name: first };
@@ -371,10 +376,35 @@ function pluginDirProblem(): string | null {
 }
 
 /**
+ * Follows path one name at a time, as execve will, and returns why someone but
+ * root could change what it resolves to, or null: each directory looked in must
+ * be root's and not writable by group or others (sticky ones included). Else
+ * whoever may write a directory on the way (one holding a link, or above the
+ * target) could swap the file between these checks and execve.
+ */
+function resolutionProblem(path: string): string | null {
+  const names = (p: string) => p.split("/").filter((s) => s !== "" && s !== ".");
+  const todo = names(path);
+  let dir = "/";
+  for (let links = 0; todo.length > 0;) {
+    const unsafe = ownershipProblem(statSync(dir), `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
+    if (unsafe) return unsafe;
+    const name = todo.shift()!;
+    if (name === "..") { dir = dirname(dir); continue; } // dir holds no links: its parents were checked
+    const next = dir === "/" ? `/${name}` : `${dir}/${name}`;
+    if (!lstatSync(next).isSymbolicLink()) { dir = next; continue; }
+    if (++links > 40) throw Object.assign(new Error("too many links"), { code: "ELOOP" });
+    const target = readlinkSync(next);
+    if (target.startsWith("/")) dir = "/";
+    todo.unshift(...names(target));
+  }
+  return null;
+}
+
+/**
  * Everything runner demands of a plugin before it execs it. stat() never
- * opens the file, so FIFOs and devices cannot block us. For a link, the final
- * target and the directory holding it must be root's too: otherwise whoever
- * may write there decides what runs.
+ * opens the file, so FIFOs and devices cannot block us. The final target and
+ * every folder on the way to it must be root's: whoever may write there decides what runs.
  */
 export function inspectPlugin(name: string, dirProblem: string | null): PluginEntry {
   const path = `${PLUGIN_DIR}/${name}`;
@@ -394,17 +424,13 @@ export function inspectPlugin(name: string, dirProblem: string | null): PluginEn
   const unsafe = ownershipProblem(st, link.isSymbolicLink() ? "link target" : "file");
   if (unsafe) return entry("unsafe-permissions", unsafe);
   if (st.mode & 0o6000) return entry("unsafe-permissions", "setuid or setgid bit set: plugins never run privileged");
-  if (link.isSymbolicLink()) {
-    let target = "";
-    try {
-      target = realpathSync(path);
-      const parent = ownershipProblem(statSync(dirname(target)), `directory of link target ${dirname(target)}`);
-      if (parent) return entry("unsafe-permissions", parent);
-    } catch (e) {
-      return entry("broken-link", `link cannot be resolved (${errCode(e)})`);
-    }
-  }
   if (dirProblem) return entry("unsafe-permissions", dirProblem);
+  try {
+    const onTheWay = resolutionProblem(path);
+    if (onTheWay) return entry("unsafe-permissions", onTheWay);
+  } catch (e) {
+    return entry("broken-link", `link cannot be resolved (${errCode(e)})`);
+  }
   try {
     if ((st.mode & 0o111) === 0) throw new Error("no execute bit");
     accessSync(path, constants.X_OK);
@@ -475,7 +501,7 @@ function err(text: string): void {
 function takeJsonFlag(command: string, args: readonly string[]): boolean {
   if (args.length === 0) return false;
   if (args.length === 1 && args[0] === "--json") return true;
-  throw new RunnerError(EXIT.USAGE, `${command}: unexpected argument '${args.find((a) => a !== "--json") ?? args[1]}' (usage: runner ${command} [--json])`);
+  throw new RunnerError(EXIT.USAGE, `${command}: unexpected argument ${quoteWord(args.find((a) => a !== "--json") ?? args[1]!)} (usage: runner ${command} [--json])`);
 }
 
 function cmdHelp(args: readonly string[]): number {
@@ -488,7 +514,7 @@ function cmdHelp(args: readonly string[]): number {
       out(`'${topic}' is a plugin; its help is its own: runner ${topic} --help`);
       return EXIT.OK;
     }
-    throw new RunnerError(EXIT.USAGE, `help: unknown command '${topic}'`);
+    throw new RunnerError(EXIT.USAGE, `help: unknown command ${quoteWord(topic)}`);
   }
   let plugins: string;
   try {
@@ -502,7 +528,7 @@ function cmdHelp(args: readonly string[]): number {
 }
 
 function cmdVersion(args: readonly string[]): number {
-  if (args.length) throw new RunnerError(EXIT.USAGE, `version: unexpected argument '${args[0]}'`);
+  if (args.length) throw new RunnerError(EXIT.USAGE, `version: unexpected argument ${quoteWord(args[0]!)}`);
   out(`runner ${VERSION}`);
   return EXIT.OK;
 }
@@ -641,7 +667,8 @@ export function run(args: readonly string[]): number {
   });
   switch (decision.kind) {
     case "usage":
-      err(USAGE);
+      // The usage only when nothing was asked; any other error stays one line (C-OUT-1).
+      if (args.length === 0) err(USAGE);
       throw new RunnerError(EXIT.USAGE, decision.message);
     case "core":
       return COMMANDS[decision.command]!(decision.args);
@@ -649,7 +676,7 @@ export function run(args: readonly string[]): number {
       return execPlugin(decision.name, decision.args);
     case "unknown":
       throw new RunnerError(EXIT.NOT_FOUND,
-        `unknown command '${decision.name}'; core commands: ${CORE_COMMANDS.join(", ")}; plugins: see 'runner plugins'`);
+        `unknown command ${quoteWord(decision.name)}; core commands: ${CORE_COMMANDS.join(", ")}; plugins: see 'runner plugins'`);
   }
 }
 
