@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
 export const HARDENING_FLAGS = [
-  "--compile", "--minify",
+  "--compile", "--minify", "--bytecode",
   "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig",
   "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
 ];

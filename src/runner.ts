@@ -382,17 +382,24 @@ function pluginDirProblem(): string | null {
  * whoever may write a directory on the way (one holding a link, or above the
  * target) could swap the file between these checks and execve.
  */
-function resolutionProblem(path: string): string | null {
+function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): string | null {
+  // A listing asks about the same folders for every entry: stat each once.
+  const stat = (p: string, follow: boolean) => {
+    const k = `${follow}${p}`;
+    let st = seen.get(k);
+    if (st === undefined) seen.set(k, st = follow ? statSync(p) : lstatSync(p));
+    return st;
+  };
   const names = (p: string) => p.split("/").filter((s) => s !== "" && s !== ".");
   const todo = names(path);
   let dir = "/";
   for (let links = 0; todo.length > 0;) {
-    const unsafe = ownershipProblem(statSync(dir), `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
+    const unsafe = ownershipProblem(stat(dir, true), `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
     if (unsafe) return unsafe;
     const name = todo.shift()!;
     if (name === "..") { dir = dirname(dir); continue; } // dir holds no links: its parents were checked
     const next = dir === "/" ? `/${name}` : `${dir}/${name}`;
-    if (!lstatSync(next).isSymbolicLink()) { dir = next; continue; }
+    if (!stat(next, false).isSymbolicLink()) { dir = next; continue; }
     if (++links > 40) throw Object.assign(new Error("too many links"), { code: "ELOOP" });
     const target = readlinkSync(next);
     if (target.startsWith("/")) dir = "/";
@@ -406,7 +413,7 @@ function resolutionProblem(path: string): string | null {
  * opens the file, so FIFOs and devices cannot block us. The final target and
  * every folder on the way to it must be root's: whoever may write there decides what runs.
  */
-export function inspectPlugin(name: string, dirProblem: string | null): PluginEntry {
+export function inspectPlugin(name: string, dirProblem: string | null, seen?: Map<string, Stats>): PluginEntry {
   const path = `${PLUGIN_DIR}/${name}`;
   const entry = (status: PluginStatus, reason: string): PluginEntry => ({ name, path, status, reason });
   if (!isValidPluginName(name)) return entry("invalid-name", `name does not match ${PLUGIN_NAME_RULE}`);
@@ -426,7 +433,8 @@ export function inspectPlugin(name: string, dirProblem: string | null): PluginEn
   if (st.mode & 0o6000) return entry("unsafe-permissions", "setuid or setgid bit set: plugins never run privileged");
   if (dirProblem) return entry("unsafe-permissions", dirProblem);
   try {
-    const onTheWay = resolutionProblem(path);
+    // The entry itself was just lstat()ed: the walk need not do it again.
+    const onTheWay = resolutionProblem(path, (seen ?? new Map()).set(`false${path}`, link));
     if (onTheWay) return entry("unsafe-permissions", onTheWay);
   } catch (e) {
     return entry("broken-link", `link cannot be resolved (${errCode(e)})`);
@@ -450,7 +458,8 @@ export function listPlugins(): PluginEntry[] {
     throw new RunnerError(EXIT.CONFIG, `${PLUGIN_DIR}: cannot list: ${errCode(e)}`);
   }
   const dirProblem = pluginDirProblem();
-  return names.sort().map((name) => inspectPlugin(name, dirProblem));
+  const seen = new Map<string, Stats>();
+  return names.sort().map((name) => inspectPlugin(name, dirProblem, seen));
 }
 
 /**
@@ -459,18 +468,24 @@ export function listPlugins(): PluginEntry[] {
  * intact. Refuse instead of handing it corrupted input: the raw bytes are in /proc.
  */
 function checkRawEncoding(): void {
-  const parts = (path: string) => {
-    try { return readFileSync(path).toString("latin1").split("\0").slice(0, -1); }
+  const read = (path: string) => {
+    try { return readFileSync(path); }
     catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
   };
-  const valid = (s: string) => {
-    try { utf8.decode(Buffer.from(s, "latin1")); return true; } catch { return false; }
+  const valid = (bytes: Uint8Array) => {
+    try { utf8.decode(bytes); return true; } catch { return false; }
   };
-  parts("/proc/self/cmdline").forEach((arg, i) => {
-    if (i > 0 && !valid(arg)) throw new RunnerError(EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`);
+  const parts = (bytes: Buffer) => bytes.toString("latin1").split("\0").slice(0, -1);
+  // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
+  // checks every string in it; only a failure needs the strings one by one.
+  const cmdline = read("/proc/self/cmdline");
+  if (!valid(cmdline)) parts(cmdline).forEach((arg, i) => {
+    if (i > 0 && !valid(Buffer.from(arg, "latin1"))) throw new RunnerError(EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`);
   });
-  for (const kv of parts("/proc/self/environ")) {
-    if (valid(kv)) continue;
+  const environ = read("/proc/self/environ");
+  if (valid(environ)) return;
+  for (const kv of parts(environ)) {
+    if (valid(Buffer.from(kv, "latin1"))) continue;
     const name = kv.split("=")[0]!.replace(/[^A-Za-z0-9_]/g, "?");
     throw new RunnerError(EXIT.CONFIG, `environment variable '${name}' is not valid UTF-8; runner cannot pass it on unchanged`);
   }
