@@ -16,7 +16,7 @@ step examples;  bun run examples
 step "bun test"
 mkdir -p .cache
 set +e
-bun test 2>&1 | tee .cache/test.log
+bun test --timeout 120000 2>&1 | tee .cache/test.log
 status=${PIPESTATUS[0]}
 set -e
 # One closing line that any CI can read: "tests: N passed, N failed, N skipped".

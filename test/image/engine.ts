@@ -66,3 +66,21 @@ export function describeImage(name: string, fn: () => void): void {
     });
   });
 }
+
+const present = new Map<string, Promise<boolean>>();
+
+/**
+ * Throws when an image the tests need is not in the engine's store: the image
+ * tests expect `bun run image` to have run, and fail (never skip) without it.
+ */
+export async function requireImage(tag: string, how = "bun run image"): Promise<void> {
+  if (!present.has(tag)) present.set(tag, engine(["image", "inspect", tag]).then((r) => r.code === 0));
+  if (!(await present.get(tag))) throw new Error(`${tag} is missing: run '${how}' first (the image tests test the built image)`);
+}
+
+/** `ENGINE image inspect` of one image, parsed (the first element of the array). */
+export async function inspectImage(tag: string): Promise<any> {
+  const r = await engine(["image", "inspect", tag]);
+  if (r.code !== 0) throw new Error(`${tag}: image inspect failed: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout)[0];
+}

@@ -1,0 +1,155 @@
+// bun run image: builds localhost/runner-base:VERSION and
+// localhost/runner-sdk:VERSION from the Containerfile (docs/IMAGE.md).
+//
+// Environment:
+//   RUNNER_ENGINE      podman or docker (default: podman, then docker, on PATH)
+//   RUNNER_BUN_IMAGE   the build stage's base   (default docker.io/oven/bun:BUN_VERSION)
+//   RUNNER_BASE_IMAGE  the runtime's base        (default docker.io/library/debian:bookworm-slim)
+//   CONTAINERS_CONF    for podman, default scripts/containers.conf
+// When RUNNER_BUN_IMAGE / RUNNER_BASE_IMAGE are unset and a public default is
+// not in the local store but the image `bun run bases` makes is, that one is
+// used (and named): on a machine without a registry `bun run bases && bun
+// run image` just works. SOURCE_DATE_EPOCH is the commit time and
+// IMAGE_REVISION the commit (git), the OCI labels come from image.manifest.
+// Every build runs with --network=none (C-IMAGE-4). Errors are one line.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
+
+export const ROOT = join(import.meta.dir, "..");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+export const VERSION: string = pkg.version;
+export const BUN_VERSION: string = pkg.devDependencies.bun;
+export const BASE_TAG = `localhost/runner-base:${VERSION}`;
+export const SDK_TAG = `localhost/runner-sdk:${VERSION}`;
+
+export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
+export const PUBLIC_BASE_IMAGE = "docker.io/library/debian:bookworm-slim";
+export const LOCAL_BUN_IMAGE = `localhost/runner-bases/bun:${BUN_VERSION}`;
+export const LOCAL_BASE_IMAGE = "localhost/runner-bases/debian:bookworm-slim";
+
+/** A failure the script reports as one line. */
+export class ImageError extends Error {}
+
+export function findEngine(): string {
+  const wanted = process.env.RUNNER_ENGINE;
+  for (const name of wanted ? [wanted] : ["podman", "docker"]) {
+    const path = Bun.which(name);
+    if (path) return path;
+  }
+  throw new ImageError(wanted ? `RUNNER_ENGINE=${wanted} is not on PATH` : "no container engine: install podman or docker (or set RUNNER_ENGINE)");
+}
+
+/** The engine's environment: on podman, scripts/containers.conf unless the caller set CONTAINERS_CONF. */
+export function engineEnv(engine: string): Record<string, string> {
+  const env = { ...process.env } as Record<string, string>;
+  const conf = join(ROOT, "scripts", "containers.conf");
+  if (engine.endsWith("podman") && !env.CONTAINERS_CONF && existsSync(conf)) env.CONTAINERS_CONF = conf;
+  return env;
+}
+
+export function imageExists(engine: string, ref: string): boolean {
+  return Bun.spawnSync([engine, "image", "inspect", ref], { env: engineEnv(engine), stdout: "ignore", stderr: "ignore" }).exitCode === 0;
+}
+
+function git(args: string[]): string {
+  const r = Bun.spawnSync(["git", "-C", ROOT, ...args], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    throw new ImageError(`${ROOT} is not a git checkout with a commit ('git ${args.join(" ")}' failed): the image's SOURCE_DATE_EPOCH and revision come from the commit`);
+  }
+  return r.stdout.toString().trim();
+}
+
+export type Base = { ref: string; why: string };
+
+/** The base image for one role: the variable if set, else the public default, else the local `bases` image. */
+export function chooseBase(engine: string, variable: string, publicRef: string, localRef: string): Base {
+  const set = process.env[variable];
+  if (set) return { ref: set, why: `from ${variable}` };
+  if (imageExists(engine, publicRef)) return { ref: publicRef, why: "public default, present locally" };
+  if (imageExists(engine, localRef)) return { ref: localRef, why: `${publicRef} is not present locally; using the image 'bun run bases' made` };
+  return { ref: publicRef, why: `public default, to be pulled (air-gapped? run 'bun run bases' or set ${variable})` };
+}
+
+export type Plan = {
+  engine: string;
+  bunImage: Base;
+  baseImage: Base;
+  epoch: string;
+  revision: string;
+  /** the materialized image.env and runtime.env of runner-base, as the build will write them */
+  image: Map<string, string>;
+  runtime: Map<string, string>;
+  dirty: boolean;
+};
+
+/** Everything a build needs, decided before the engine runs. */
+export function plan(): Plan {
+  const engine = findEngine();
+  const revision = git(["rev-parse", "HEAD"]);
+  const epoch = git(["log", "-1", "--format=%ct"]);
+  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+  const manifestPath = join(ROOT, "image.manifest");
+  const c = materialize(readFileSync(manifestPath), { epoch: parseEpoch(epoch), revision });
+  if (c.image.get("IMAGE_VERSION") !== VERSION) {
+    throw new ImageError(`image.manifest has IMAGE_VERSION=${c.image.get("IMAGE_VERSION")} but package.json has version ${VERSION}`);
+  }
+  return {
+    engine, epoch, revision, dirty, image: c.image, runtime: c.runtime,
+    bunImage: chooseBase(engine, "RUNNER_BUN_IMAGE", PUBLIC_BUN_IMAGE, LOCAL_BUN_IMAGE),
+    baseImage: chooseBase(engine, "RUNNER_BASE_IMAGE", PUBLIC_BASE_IMAGE, LOCAL_BASE_IMAGE),
+  };
+}
+
+/** The labels of runner-base, or of runner-sdk (its own title and description). */
+export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, string]> {
+  const image = new Map(p.image);
+  if (target === "sdk") {
+    image.set("IMAGE_NAME", "runner-sdk");
+    image.set("IMAGE_DESCRIPTION", "Build tools for domain images on runner-base: runner-materialize and the base contract");
+  }
+  return ociLabels(image, p.baseImage.ref);
+}
+
+/** `ENGINE build` arguments (without the engine) for one target. */
+export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = []): string[] {
+  const arg = (k: string, v: string) => ["--build-arg", `${k}=${v}`];
+  return [
+    "build", "--network=none", "-f", join(ROOT, "Containerfile"), "--target", target,
+    ...arg("BUN_IMAGE", p.bunImage.ref), ...arg("BASE_IMAGE", p.baseImage.ref),
+    ...arg("SOURCE_DATE_EPOCH", p.epoch), ...arg("IMAGE_REVISION", p.revision),
+    ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
+    ...arg("RUNNER_WORKDIR", p.runtime.get("RUNNER_WORKDIR") ?? "/workspace"),
+    ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+    ...extra, "-t", tag, ROOT,
+  ];
+}
+
+function main(): number {
+  const p = plan();
+  const say = (s: string) => console.error(`image: ${s}`);
+  say(`engine ${p.engine}`);
+  say(`build stage FROM ${p.bunImage.ref} (${p.bunImage.why})`);
+  say(`runtime FROM ${p.baseImage.ref} (${p.baseImage.why})`);
+  say(`revision ${p.revision}, SOURCE_DATE_EPOCH ${p.epoch} (${p.image.get("IMAGE_CREATED")})`);
+  if (p.dirty) say("warning: the working tree has uncommitted changes; the image names the commit HEAD all the same");
+  for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
+    say(`building ${tag}`);
+    const started = performance.now();
+    const r = Bun.spawnSync([p.engine, ...buildArgs(p, target, tag)], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
+    if (r.exitCode !== 0) throw new ImageError(`${p.engine} build of ${tag} failed (exit ${r.exitCode}); see the output above`);
+    say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = main();
+  } catch (e) {
+    console.error(`image: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+    code = 1;
+  }
+  process.exit(code);
+}
