@@ -1,0 +1,165 @@
+// bun run examples [NAME...]
+//
+// Builds the example domain images of plugins-examples/ (all four, or the
+// NAMEs given) on top of runner-base, and tags them
+// localhost/runner-example-NAME:VERSION. Run `bun run image` first: the
+// examples are built FROM runner-base and materialize their manifests with
+// runner-sdk, and this script refuses to start without both.
+//
+// Build arguments: RUNNER_BASE and RUNNER_SDK (the local tags of
+// `bun run image`), BUN_IMAGE for the typescript example (chosen like
+// scripts/image.ts does: $RUNNER_BUN_IMAGE, else the public default when it is
+// in the local store, else localhost/runner-bases/bun:BUN_VERSION from
+// `bun run bases` when it exists), SOURCE_DATE_EPOCH and
+// IMAGE_REVISION from the commit (or from the environment when set). The OCI
+// labels come from each example's image.manifest, as for runner-base.
+// hello and typescript build with --network=none; ansible and kubectl need
+// Debian's mirror for apt-get.
+//
+// Engine: RUNNER_ENGINE, else podman, else docker; for podman,
+// CONTAINERS_CONF defaults to scripts/containers.conf (test/image/engine.ts).
+// Each build's log goes to .cache/examples/NAME.log. Errors are one line
+// starting "examples: "; the exit status is 1 on any failure, 64 on usage.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BASE_TAG, ENGINE, engineEnv, ROOT, SDK_TAG, VERSION } from "../test/image/engine.ts";
+import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
+
+export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
+export type ExampleName = (typeof EXAMPLES)[number];
+export const EXAMPLES_DIR = join(ROOT, "plugins-examples");
+export const LOG_DIR = join(ROOT, ".cache", "examples");
+
+/** Examples whose Containerfile installs from Debian's mirror; the others build offline. */
+const NEEDS_NETWORK: ReadonlySet<string> = new Set(["ansible", "kubectl"]);
+
+export const exampleTag = (name: string): string => `localhost/runner-example-${name}:${VERSION}`;
+
+export class ExamplesError extends Error {
+  constructor(readonly exitCode: number, message: string) { super(message); }
+}
+
+const BUN_VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).devDependencies?.bun ?? "";
+export const LOCAL_BUN_IMAGE = `localhost/runner-bases/bun:${BUN_VERSION}`;
+export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
+
+function requireEngine(): string {
+  if (!ENGINE) {
+    const wanted = process.env.RUNNER_ENGINE;
+    throw new ExamplesError(1, wanted ? `RUNNER_ENGINE=${wanted} is not on PATH` : "no container engine: install podman or docker (or set RUNNER_ENGINE)");
+  }
+  return ENGINE;
+}
+
+/** Runs the engine, output captured; never throws on a non-zero status. */
+function engineSync(args: readonly string[]): { code: number; stdout: string; stderr: string } {
+  const r = Bun.spawnSync([requireEngine(), ...args], { env: engineEnv(), stdout: "pipe", stderr: "pipe" });
+  return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+export function imageExists(ref: string): boolean {
+  return engineSync(["image", "inspect", "--format", "{{.Id}}", ref]).code === 0;
+}
+
+function git(args: readonly string[]): string | null {
+  const r = Bun.spawnSync(["git", ...args], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
+}
+
+/** SOURCE_DATE_EPOCH and IMAGE_REVISION: from the environment when set, else from the last commit. */
+export function buildFacts(): { epoch: string; revision: string } {
+  const epoch = process.env.SOURCE_DATE_EPOCH || git(["log", "-1", "--format=%ct"]);
+  const revision = process.env.IMAGE_REVISION || git(["rev-parse", "HEAD"]);
+  if (!epoch || !revision) {
+    throw new ExamplesError(1, "cannot read the commit (not a git checkout?): set SOURCE_DATE_EPOCH and IMAGE_REVISION");
+  }
+  if (!/^(0|[1-9][0-9]{0,11})$/.test(epoch)) throw new ExamplesError(1, `SOURCE_DATE_EPOCH '${epoch}' is not a number of seconds`);
+  checkRevision(revision);
+  return { epoch, revision };
+}
+
+/**
+ * The Bun image for the typescript example's build stage, chosen as
+ * scripts/image.ts chooses it: $RUNNER_BUN_IMAGE; else the public default if
+ * it is in the local store; else the one `bun run bases` makes, if present;
+ * else null (the Containerfile's public default, pulled by the engine).
+ */
+export function bunImage(): string | null {
+  if (process.env.RUNNER_BUN_IMAGE) return process.env.RUNNER_BUN_IMAGE;
+  if (imageExists(PUBLIC_BUN_IMAGE)) return null;
+  return imageExists(LOCAL_BUN_IMAGE) ? LOCAL_BUN_IMAGE : null;
+}
+
+/** Everything but the context: the arguments `ENGINE build` gets for one example. */
+export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest")): string[] {
+  const { epoch, revision } = buildFacts();
+  const manifest = routeManifest(parseNamed(readFileSync(manifestPath), "image.manifest"), "image.manifest");
+  const identity = new Map(manifest.image);
+  identity.set("IMAGE_CREATED", rfc3339(Number(epoch)));
+  identity.set("IMAGE_REVISION", revision);
+  const args = [
+    "--build-arg", `RUNNER_BASE=${BASE_TAG}`,
+    "--build-arg", `RUNNER_SDK=${SDK_TAG}`,
+    "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`,
+    "--build-arg", `IMAGE_REVISION=${revision}`,
+  ];
+  if (name === "typescript") {
+    const bun = bunImage();
+    if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
+  }
+  for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
+  if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
+  return args;
+}
+
+/** Fails unless runner-base and runner-sdk are there to build on. */
+export function requireBases(): void {
+  requireEngine();
+  for (const ref of [BASE_TAG, SDK_TAG]) {
+    if (!imageExists(ref)) throw new ExamplesError(1, `${ref} is missing: run 'bun run image' first`);
+  }
+}
+
+/** Builds one example and tags it; returns the seconds it took. */
+export function buildExample(name: string): number {
+  const started = performance.now();
+  const context = join(EXAMPLES_DIR, name);
+  const log = join(LOG_DIR, `${name}.log`);
+  mkdirSync(LOG_DIR, { recursive: true });
+  const r = engineSync(["build", ...buildArgs(name), "-t", exampleTag(name), "-f", join(context, "Containerfile"), context]);
+  writeFileSync(log, `${r.stdout}${r.stderr}`);
+  if (r.code !== 0) {
+    const last = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;
+    throw new ExamplesError(1, `building ${exampleTag(name)} failed: ${last} (log: ${log})`);
+  }
+  return (performance.now() - started) / 1000;
+}
+
+function main(argv: readonly string[]): number {
+  if (argv.some((a) => a === "-h" || a === "--help")) {
+    console.log(`usage: bun run examples [NAME...]   (NAME: ${EXAMPLES.join(", ")})`);
+    return 0;
+  }
+  const unknown = argv.find((a) => !(EXAMPLES as readonly string[]).includes(a));
+  if (unknown !== undefined) throw new ExamplesError(64, `unknown example '${unknown}' (known: ${EXAMPLES.join(", ")})`);
+  const names = argv.length ? argv : EXAMPLES;
+  requireBases();
+  const total = performance.now();
+  for (const name of names) {
+    const seconds = buildExample(name);
+    console.error(`examples: built ${exampleTag(name)} in ${seconds.toFixed(1)} s`);
+  }
+  console.error(`examples: ${names.length} image(s) in ${((performance.now() - total) / 1000).toFixed(1)} s`);
+  return 0;
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = main(process.argv.slice(2));
+  } catch (e) {
+    code = e instanceof ExamplesError ? e.exitCode : 1;
+    console.error(`examples: ${String((e as Error)?.message ?? e).split("\n")[0]}`);
+  }
+  process.exit(code);
+}

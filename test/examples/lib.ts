@@ -1,0 +1,72 @@
+// Shared helpers for the example-image tests (test/examples/*.test.ts).
+// They need the images `bun run examples` builds (after `bun run image`);
+// a missing image fails its tests with a message that says so. Every test
+// file is wrapped in describeImage() (test/image/engine.ts): no engine fails
+// clearly, RUNNER_SKIP_IMAGE_TESTS=1 skips loudly.
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEnv } from "../../src/runner.ts";
+import { exampleTag, EXAMPLES_DIR } from "../../scripts/examples.ts";
+import { BASE_TAG, engine, type EngineResult } from "../image/engine.ts";
+
+export { BASE_TAG, engine, exampleTag, EXAMPLES_DIR };
+export type { EngineResult };
+
+const present = new Map<string, Promise<void>>();
+
+/** Resolves when the image exists; otherwise throws, saying how to build it. */
+export function requireImage(tag: string): Promise<void> {
+  let p = present.get(tag);
+  if (!p) {
+    p = engine(["image", "inspect", "--format", "{{.Id}}", tag]).then((r) => {
+      if (r.code !== 0) {
+        const how = tag === BASE_TAG ? "bun run image" : "bun run examples' (after 'bun run image')";
+        throw new Error(`${tag} is missing: run '${how} first`);
+      }
+    });
+    present.set(tag, p);
+  }
+  return p;
+}
+
+/** `ENGINE run --rm [engineArgs] IMAGE args...` for an example image, after checking it exists. */
+export async function runExample(name: string, args: readonly string[], engineArgs: readonly string[] = [],
+  opts: { timeoutMs?: number } = {}): Promise<EngineResult> {
+  const tag = exampleTag(name);
+  await requireImage(tag);
+  return engine(["run", "--rm", ...engineArgs, tag, ...args], opts);
+}
+
+/** A shell command in an example image, bypassing runner (to inspect files). */
+export async function shellIn(name: string, script: string, engineArgs: readonly string[] = []): Promise<EngineResult> {
+  return runExample(name, ["-c", script], ["--entrypoint", "/bin/sh", ...engineArgs]);
+}
+
+export type Info = { image: Record<string, string>; runtime: Record<string, string>; tools: Record<string, string> };
+
+/** `runner info --json` in an image; throws with runner's stderr when it fails. */
+export async function infoOf(tag: string): Promise<Info> {
+  await requireImage(tag);
+  const r = await engine(["run", "--rm", tag, "info", "--json"]);
+  if (r.code !== 0) throw new Error(`runner info --json in ${tag} exited ${r.code}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as Info;
+}
+
+/** An example's image.manifest, parsed with runner's own parser. */
+export function manifestOf(name: string): Map<string, string> {
+  return parseEnv(readFileSync(join(EXAMPLES_DIR, name, "image.manifest")));
+}
+
+/** A fresh directory to mount on /workspace, writable by any container uid. */
+export function workspace(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `runner-${prefix}-`));
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+/** Lines of output, without the final empty one. */
+export const lines = (s: string): string[] => s.replace(/\n$/, "").split("\n");
+
+/** Per-test timeout: containers start in about a second, but the machine is shared. */
+export const SLOW = 180_000;
