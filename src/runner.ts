@@ -349,18 +349,21 @@ function contractDirProblem(): string | null {
   }
 }
 
+/** One contract file, read and with its required keys checked (kind null: tools.env, optional). */
+function readContractPart(path: string, kind: "image" | "runtime" | null): EnvFile | null {
+  const env = readContractFile(path, kind === null);
+  const problems = env && kind ? contractProblems(kind, env) : [];
+  if (problems.length) throw new RunnerError(EXIT.CONFIG, `${path}: ${problems.join("; ")}`);
+  return env;
+}
+
 /** Reads, parses and validates the whole contract; throws RunnerError(78). */
 export function loadContract(): Contract {
   const dir = contractDirProblem();
   if (dir) throw new RunnerError(EXIT.CONFIG, dir);
-  const image = readContractFile(IMAGE_ENV, false)!;
-  const runtime = readContractFile(RUNTIME_ENV, false)!;
-  const tools = readContractFile(TOOLS_ENV, true) ?? new Map();
-  for (const [kind, path, env] of [["image", IMAGE_ENV, image], ["runtime", RUNTIME_ENV, runtime]] as const) {
-    const problems = contractProblems(kind, env);
-    if (problems.length) throw new RunnerError(EXIT.CONFIG, `${path}: ${problems.join("; ")}`);
-  }
-  return { image, runtime, tools };
+  const image = readContractPart(IMAGE_ENV, "image")!;
+  const runtime = readContractPart(RUNTIME_ENV, "runtime")!;
+  return { image, runtime, tools: readContractPart(TOOLS_ENV, null) ?? new Map() };
 }
 
 /** Why runner.d cannot be trusted, or null. A missing runner.d simply holds no plugins. */
@@ -593,9 +596,7 @@ export function runChecks(): { results: CheckResult[]; contractFailed: boolean }
   let runtime: EnvFile | null = null;
   for (const [id, path, kind] of files) {
     try {
-      const env = readContractFile(path, kind === null);
-      const problems = env && kind ? contractProblems(kind, env) : [];
-      if (problems.length) throw new RunnerError(EXIT.CONFIG, `${path}: ${problems.join("; ")}`);
+      const env = readContractPart(path, kind);
       if (kind === "runtime") runtime = env;
       add(id, "PASS", env ? `${path}: ${env.size} keys, valid, root's, read-only` : `${path}: absent (optional)`);
     } catch (e) {
