@@ -366,18 +366,6 @@ export function loadContract(): Contract {
   return { image, runtime, tools: readContractPart(TOOLS_ENV, null) ?? new Map() };
 }
 
-/** Why runner.d cannot be trusted, or null. A missing runner.d simply holds no plugins. */
-function pluginDirProblem(): string | null {
-  try {
-    const st = lstatSync(PLUGIN_DIR);
-    if (!st.isDirectory()) return `${PLUGIN_DIR} is a ${fileKind(st)}, not a directory`;
-    const unsafe = ownershipProblem(st, "plugin directory");
-    return unsafe && `${unsafe}`;
-  } catch (e) {
-    return errCode(e) === "ENOENT" ? null : `${PLUGIN_DIR}: cannot stat: ${errCode(e)}`;
-  }
-}
-
 /**
  * Follows path one name at a time, as execve will, and returns why someone but
  * root could change what it resolves to, or null: each directory looked in must
@@ -412,6 +400,21 @@ function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): 
 }
 
 /**
+ * Why runner.d cannot be trusted, or null. A missing runner.d simply holds no
+ * plugins. runner.d and every folder above it are checked: a plugin that is
+ * not a link is reached through exactly these folders.
+ */
+function pluginDirProblem(): string | null {
+  try {
+    const st = lstatSync(PLUGIN_DIR);
+    if (!st.isDirectory()) return `${PLUGIN_DIR} is a ${fileKind(st)}, not a directory`;
+    return ownershipProblem(st, "plugin directory") ?? resolutionProblem(PLUGIN_DIR);
+  } catch (e) {
+    return errCode(e) === "ENOENT" ? null : `${PLUGIN_DIR}: cannot stat: ${errCode(e)}`;
+  }
+}
+
+/**
  * Everything runner demands of a plugin before it execs it. stat() never
  * opens the file, so FIFOs and devices cannot block us. The final target and
  * every folder on the way to it must be root's: whoever may write there decides what runs.
@@ -435,12 +438,16 @@ export function inspectPlugin(name: string, dirProblem: string | null, seen?: Ma
   if (unsafe) return entry("unsafe-permissions", unsafe);
   if (st.mode & 0o6000) return entry("unsafe-permissions", "setuid or setgid bit set: plugins never run privileged");
   if (dirProblem) return entry("unsafe-permissions", dirProblem);
-  try {
-    // The entry itself was just lstat()ed: the walk need not do it again.
-    const onTheWay = resolutionProblem(path, (seen ?? new Map()).set(`false${path}`, link));
-    if (onTheWay) return entry("unsafe-permissions", onTheWay);
-  } catch (e) {
-    return entry("broken-link", `link cannot be resolved (${errCode(e)})`);
+  // A plain file is reached through runner.d and the folders above it, which
+  // dirProblem covers; a link may lead anywhere, so its whole way is walked.
+  if (link.isSymbolicLink()) {
+    try {
+      // The entry itself was just lstat()ed: the walk need not do it again.
+      const onTheWay = resolutionProblem(path, (seen ?? new Map()).set(`false${path}`, link));
+      if (onTheWay) return entry("unsafe-permissions", onTheWay);
+    } catch (e) {
+      return entry("broken-link", `link cannot be resolved (${errCode(e)})`);
+    }
   }
   try {
     if ((st.mode & 0o111) === 0) throw new Error("no execute bit");

@@ -50,6 +50,26 @@ describeBinary("plugin checks before execve", () => {
       expect(Date.now() - started).toBeLessThan(5000);
     });
   }
+  test("C-PLUGIN-2: a plain plugin under a world-writable parent of runner.d is refused, and check FAILs", async () => {
+    const f = fixture();
+    // A /usr/local/lib that anyone may write: whoever can could swap runner.d itself.
+    const lib = join(f.root, "lib");
+    mkdirSync(join(lib, "runner.d"), { recursive: true });
+    chmodSync(lib, 0o777);
+    chmodSync(join(lib, "runner.d"), 0o755);
+    writeFileSync(join(lib, "runner.d", "p"), markerPlugin(f));
+    chmodSync(join(lib, "runner.d", "p"), 0o755);
+    const mounts: Array<[string, string]> = [[lib, "/usr/local/lib"]];
+    const r = await run(f, ["p"], { mounts });
+    expect(r.code).toBe(126);
+    expect(oneLineError(r.stderr)).toBe("runner: plugin 'p' refused (unsafe-permissions): directory '/usr/local/lib' is writable by group or others (mode 777)");
+    expect(existsSync(MARK(f))).toBe(false);
+    const check = await run(f, ["check"], { mounts });
+    expect(check.code).toBe(1);
+    expect(check.stdout).toContain("FAIL  plugin-dir: directory '/usr/local/lib' is writable by group or others (mode 777)");
+    chmodSync(lib, 0o755);
+    expect((await run(f, ["p"], { mounts })).stdout).toBe("ran\n");
+  });
   test("C-PLUGIN-2: a link to a root-owned tool in a root-owned folder runs", async () => {
     const f = fixture();
     symlinkSync("/bin/echo", join(f.plugins, "say"));
