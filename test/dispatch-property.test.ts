@@ -6,25 +6,12 @@
 // (no shared regex, no shared helper). FUZZ_CASES scales the run.
 import { expect, test } from "bun:test";
 import { decide, type Decision } from "../src/runner.ts";
+import { prng, type Rng } from "./prng.ts";
 
 const CASES = Math.max(2_000, Number(process.env.FUZZ_CASES ?? 0));
 const SEED = Number(process.env.FUZZ_SEED ?? 0xd15a);
 const CORE = ["help", "version", "info", "plugins", "check"];
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { int, pick };
-}
-type Rng = ReturnType<typeof prng>;
 
 /** C-PLUGIN-1 written out by hand: [a-z0-9] then 0 to 63 of [a-z0-9_-]. */
 function validName(s: string): boolean {

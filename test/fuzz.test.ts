@@ -11,6 +11,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { EnvSyntaxError, MAX_ENV_BYTES, parseEnv } from "../src/runner.ts";
 import { cleanupSh, sourceWithSh } from "./sh-oracle.ts";
+import { prng, type Rng } from "./prng.ts";
 
 const CASES = Number(process.env.FUZZ_CASES ?? 600);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
@@ -18,21 +19,6 @@ const MUTANTS_PER_FILE = 4;
 // About 1 ms per case (most of it sh); long runs get time in proportion.
 const TIMEOUT_MS = Math.max(60_000, CASES * 20);
 
-/** mulberry32: a small PRNG, the same sequence for the same seed on every machine. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
-type Rng = ReturnType<typeof prng>;
 
 const UNQUOTED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-";
 // Characters worth meeting inside quotes: blanks, sh metacharacters, quotes, non-ASCII.

@@ -13,6 +13,7 @@ import {
 } from "../src/materialize.ts";
 import { parseEnv, type Contract, type EnvFile } from "../src/runner.ts";
 import { cleanupSh, sourceWithSh } from "./sh-oracle.ts";
+import { prng } from "./prng.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const MATERIALIZE = join(ROOT, "src", "materialize.ts");
@@ -187,14 +188,7 @@ IMAGE_REVISION=0123abc
     // Values over an alphabet that exercises every quoting path: the safe set,
     // blanks, both quotes, sh's special characters, backslashes, non-ASCII.
     const alphabet = [..."aZ09_@%+=:,./-", " ", "\t", "'", '"', "\\", "$", "`", "#", "!", "*", "?", "~", "&", ";", "|", "<", ">", "(", ")", "{", "}", "[", "]", "é", "日", "😀"];
-    // mulberry32: a small seeded generator, so a failure reproduces.
-    let seed = 42;
-    const rand = (n: number) => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return (((t ^ (t >>> 14)) >>> 0) / 4294967296 * n) | 0;
-    };
+    const rand = prng(42).int; // seeded, so a failure reproduces
     for (let i = 0; i < 400; i++) {
       const values: Array<[string, string]> = [];
       for (let k = 0; k < 1 + rand(6); k++) {
