@@ -22,7 +22,7 @@
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_TAG, ENGINE, engineEnv, ROOT, SDK_TAG, VERSION } from "../test/image/engine.ts";
+import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine } from "./image.ts";
 import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
 
 export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
@@ -39,21 +39,14 @@ export class ExamplesError extends Error {
   constructor(readonly exitCode: number, message: string) { super(message); }
 }
 
-const BUN_VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).devDependencies?.bun ?? "";
-export const LOCAL_BUN_IMAGE = `localhost/runner-bases/bun:${BUN_VERSION}`;
-export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
-
 function requireEngine(): string {
-  if (!ENGINE) {
-    const wanted = process.env.RUNNER_ENGINE;
-    throw new ExamplesError(1, wanted ? `RUNNER_ENGINE=${wanted} is not on PATH` : "no container engine: install podman or docker (or set RUNNER_ENGINE)");
-  }
-  return ENGINE;
+  try { return findEngine(); } catch (e) { throw new ExamplesError(1, (e as Error).message); }
 }
 
 /** Runs the engine, output captured; never throws on a non-zero status. */
 function engineSync(args: readonly string[]): { code: number; stdout: string; stderr: string } {
-  const r = Bun.spawnSync([requireEngine(), ...args], { env: engineEnv(), stdout: "pipe", stderr: "pipe" });
+  const engine = requireEngine();
+  const r = Bun.spawnSync([engine, ...args], { env: engineEnv(engine), stdout: "pipe", stderr: "pipe" });
   return { code: r.exitCode ?? 1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 

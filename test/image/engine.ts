@@ -4,33 +4,17 @@
 // RUNNER_SKIP_IMAGE_TESTS=1, which skips them with a loud notice (used by
 // `bun test` inside the Containerfile's build stage, where no engine exists).
 import { describe, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { BASE_TAG, ROOT, SDK_TAG, VERSION, engineEnv as engineEnvFor, findEngine } from "../../scripts/image.ts";
 
-export const ROOT = join(import.meta.dir, "..", "..");
-export const VERSION: string = JSON.parse(require("node:fs").readFileSync(join(ROOT, "package.json"), "utf8")).version;
-export const BASE_TAG = `localhost/runner-base:${VERSION}`;
-export const SDK_TAG = `localhost/runner-sdk:${VERSION}`;
+export { BASE_TAG, ROOT, SDK_TAG, VERSION };
 
-function findEngine(): string | null {
-  const wanted = process.env.RUNNER_ENGINE;
-  const candidates = wanted ? [wanted] : ["podman", "docker"];
-  for (const name of candidates) {
-    const path = Bun.which(name);
-    if (path) return path;
-  }
-  return null;
-}
-
-export const ENGINE = findEngine();
+/** The engine's path, or null when there is none (scripts/image.ts decides which). */
+export const ENGINE: string | null = (() => { try { return findEngine(); } catch { return null; } })();
 export const SKIP_IMAGE_TESTS = process.env.RUNNER_SKIP_IMAGE_TESTS === "1";
 
 /** Environment for engine calls: on podman, the repo's containers.conf unless the caller set one. */
 export function engineEnv(): Record<string, string> {
-  const env: Record<string, string> = { ...(process.env as Record<string, string>) };
-  const conf = join(ROOT, "scripts", "containers.conf");
-  if (ENGINE?.endsWith("podman") && !env.CONTAINERS_CONF && existsSync(conf)) env.CONTAINERS_CONF = conf;
-  return env;
+  return ENGINE ? engineEnvFor(ENGINE) : { ...(process.env as Record<string, string>) };
 }
 
 export type EngineResult = { code: number; stdout: string; stderr: string };
