@@ -32,7 +32,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { contractProblems, EnvSyntaxError, parseEnv, type Contract, type EnvFile } from "./runner.ts";
+import { contractProblems, EnvSyntaxError, parseEnv, UNQUOTED, type Contract, type EnvFile } from "./runner.ts";
 
 export const EXIT = { OK: 0, USAGE: 64, DATAERR: 65, NOINPUT: 66, SOFTWARE: 70, CANTCREAT: 73 } as const;
 
@@ -48,11 +48,6 @@ export const ADDED_KEYS = ["IMAGE_BASE_NAME", "IMAGE_BASE_VERSION", "IMAGE_CREAT
 const ROUTES: ReadonlyArray<[prefix: string, kind: keyof Contract]> = [
   ["IMAGE_", "image"], ["RUNNER_", "runtime"], ["TOOL_", "tools"],
 ];
-
-// Characters that mean nothing to sh in an unquoted value: the same set as
-// runner's parser accepts unquoted (C-ENV-3; test/materialize.test.ts checks
-// the two agree character by character).
-const SAFE_UNQUOTED = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 // RFC 3339 has four-digit years: the last second of 9999.
 const MAX_EPOCH = 253402300799;
@@ -91,7 +86,8 @@ export function checkRevision(rev: string): string {
 /** One value in canonical form: bare if safe, else '…', else "…" with \ escapes. */
 export function formatValue(value: string): string {
   if (value === "") return "";
-  if (SAFE_UNQUOTED.test(value)) return value;
+  // Bare only in the characters runner's own parser accepts unquoted (C-ENV-3).
+  if ([...value].every((c) => UNQUOTED.has(c))) return value;
   if (!value.includes("'")) return `'${value}'`;
   return `"${value.replace(/["\\$`]/g, (c) => `\\${c}`)}"`;
 }

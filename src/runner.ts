@@ -64,7 +64,7 @@ export const MAX_ENV_BYTES = 64 * 1024;
 export const PLUGIN_NAME_RULE = "^[a-z0-9][a-z0-9_-]{0,63}$";
 
 // Characters a value may hold without quotes: none of them means anything to sh.
-const UNQUOTED = new Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-");
+export const UNQUOTED = new Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-");
 // The only escapes sh honours inside double quotes (besides \newline, refused).
 const DQUOTE_ESCAPES = new Set(['"', "\\", "$", "`"]);
 
