@@ -22,7 +22,7 @@
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine } from "./image.ts";
+import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf } from "./image.ts";
 import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
 
 export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
@@ -119,7 +119,7 @@ export function buildExample(name: string): number {
   const context = join(EXAMPLES_DIR, name);
   const log = join(LOG_DIR, `${name}.log`);
   mkdirSync(LOG_DIR, { recursive: true });
-  const r = engineSync(["build", ...buildArgs(name), "-t", exampleTag(name), "-f", join(context, "Containerfile"), context]);
+  const r = engineSync(["build", ...buildArgs(name), "-t", exampleTag(name), "-t", latestOf(exampleTag(name)), "-f", join(context, "Containerfile"), context]);
   writeFileSync(log, `${r.stdout}${r.stderr}`);
   if (r.code !== 0) {
     const last = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;

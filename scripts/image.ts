@@ -22,6 +22,8 @@ export const VERSION: string = pkg.version;
 export const BUN_VERSION: string = pkg.devDependencies.bun;
 export const BASE_TAG = `localhost/runner-base:${VERSION}`;
 export const SDK_TAG = `localhost/runner-sdk:${VERSION}`;
+/** The same images under :latest, so that docs and domain Containerfiles need no version. */
+export const latestOf = (tag: string): string => tag.replace(/:[^:/]+$/, ":latest");
 
 export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
 export const PUBLIC_BASE_IMAGE = "docker.io/library/debian:bookworm-slim";
@@ -121,7 +123,7 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
     ...arg("RUNNER_WORKDIR", p.runtime.get("RUNNER_WORKDIR") ?? "/workspace"),
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...extra, "-t", tag, ROOT,
+    ...extra, "-t", tag, "-t", latestOf(tag), ROOT,
   ];
 }
 

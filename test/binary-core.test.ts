@@ -172,7 +172,7 @@ describeBinary("core commands", () => {
   test("C-VERSION-1: version prints 'runner <package.json version>'", async () => {
     const r = await run(fixture(), ["version"]);
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `runner ${VERSION}\n`, ""]);
-    expect(VERSION).toBe("0.2.0");
+    expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
   test("C-INFO-1: info --json has every key in file order; tools is {} when absent", async () => {
     const f = fixture({ image: `IMAGE_ROLE=base\nIMAGE_NAME=img\n# c\nIMAGE_VERSION=1.0.0\nIMAGE_DOMAIN=d\nIMAGE_EXTRA='a b'\n` });
@@ -192,7 +192,7 @@ describeBinary("core commands", () => {
   test("C-INFO-2: info prints KEY=value lines per section", async () => {
     const r = await run(fixture({ tools: "TOOL_X=1\n" }), ["info"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe("image:\n  IMAGE_NAME=runner-test\n  IMAGE_VERSION=0.2.0\n  IMAGE_DOMAIN=test\n  IMAGE_ROLE=test\n"
+    expect(r.stdout).toBe("image:\n  IMAGE_NAME=runner-test\n  IMAGE_VERSION=9.8.7\n  IMAGE_DOMAIN=test\n  IMAGE_ROLE=test\n"
       + "runtime:\n  RUNNER_USER=runner\n  RUNNER_UID=10001\n  RUNNER_GID=10001\ntools:\n  TOOL_X=1\n");
   });
   test("C-PLUGINS-1: every status, with a reason for all but ok; exit 0", async () => {

@@ -16,7 +16,7 @@ export const VERSION: string = JSON.parse(require("node:fs").readFileSync(join(R
 export const USER_UID = 10001;
 export const USER_GID = 10001;
 
-export const GOOD_IMAGE = "IMAGE_NAME=runner-test\nIMAGE_VERSION=0.2.0\nIMAGE_DOMAIN=test\nIMAGE_ROLE=test\n";
+export const GOOD_IMAGE = "IMAGE_NAME=runner-test\nIMAGE_VERSION=9.8.7\nIMAGE_DOMAIN=test\nIMAGE_ROLE=test\n";
 export const GOOD_RUNTIME = "RUNNER_USER=runner\nRUNNER_UID=10001\nRUNNER_GID=10001\n";
 
 function probePrivileges(): string | null {

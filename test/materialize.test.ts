@@ -21,7 +21,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const env = (...pairs: Array<[string, string]>): EnvFile => new Map(pairs);
 
 const BASE_MANIFEST = `IMAGE_NAME=runner-base
-IMAGE_VERSION=0.2.0
+IMAGE_VERSION=9.8.7
 IMAGE_DOMAIN=base
 IMAGE_ROLE=base
 RUNNER_USER=runner
@@ -93,7 +93,7 @@ describe("validation and added keys", () => {
 
   test("C-MANIFEST-2: values are checked with the runtime rules (semver, names, ids)", () => {
     const cases: Array<[string, string, string]> = [
-      ["IMAGE_VERSION=0.2.0", "IMAGE_VERSION=0.2", "IMAGE_VERSION '0.2' is not a semantic version"],
+      ["IMAGE_VERSION=9.8.7", "IMAGE_VERSION=0.2", "IMAGE_VERSION '0.2' is not a semantic version"],
       ["IMAGE_NAME=runner-base", "IMAGE_NAME=Runner", "IMAGE_NAME 'Runner' is not a name matching ^[a-z0-9][a-z0-9._-]*$"],
       ["RUNNER_UID=10001", "RUNNER_UID=010001", "RUNNER_UID '010001' is not a decimal id from 1 to 2147483647"],
       ["RUNNER_GID=10001", "RUNNER_GID=0", "RUNNER_GID '0' is not a decimal id from 1 to 2147483647"],
@@ -164,7 +164,7 @@ describe("canonical output", () => {
     const c = materialize(enc(`${BASE_MANIFEST}IMAGE_DESCRIPTION='Base image, for "tools"'\nTOOL_X=1.0\nTOOL_Y=\n`), OPTS);
     expect(formatEnv(c.image)).toBe(`${HEADER}
 IMAGE_NAME=runner-base
-IMAGE_VERSION=0.2.0
+IMAGE_VERSION=9.8.7
 IMAGE_DOMAIN=base
 IMAGE_ROLE=base
 IMAGE_DESCRIPTION='Base image, for "tools"'
@@ -225,7 +225,7 @@ describe("--base: additive materialization", () => {
     const c = materialize(enc(DOMAIN_MANIFEST), { ...OPTS, base: base() });
     expect([...c.image]).toEqual([
       ["IMAGE_NAME", "runner-ansible"], ["IMAGE_VERSION", "1.4.0"], ["IMAGE_DOMAIN", "config"], ["IMAGE_ROLE", "tool"],
-      ["IMAGE_BASE_NAME", "runner-base"], ["IMAGE_BASE_VERSION", "0.2.0"],
+      ["IMAGE_BASE_NAME", "runner-base"], ["IMAGE_BASE_VERSION", "9.8.7"],
       ["IMAGE_CREATED", "2026-11-26T06:56:24Z"], ["IMAGE_REVISION", "0123abc"],
     ]);
   });
@@ -365,7 +365,7 @@ describe("labels", () => {
     const c = materialize(enc(`${BASE_MANIFEST}IMAGE_SOURCE=https://x.example/r\nIMAGE_DESCRIPTION='d e'\nIMAGE_LICENSES=Apache-2.0\n`), OPTS);
     expect(ociLabels(c.image, "docker.io/library/debian:bookworm-slim")).toEqual([
       ["org.opencontainers.image.title", "runner-base"],
-      ["org.opencontainers.image.version", "0.2.0"],
+      ["org.opencontainers.image.version", "9.8.7"],
       ["org.opencontainers.image.revision", "0123abc"],
       ["org.opencontainers.image.created", "2026-11-26T06:56:24Z"],
       ["org.opencontainers.image.source", "https://x.example/r"],
