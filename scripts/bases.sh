@@ -29,15 +29,30 @@ for arg in "$@"; do
 done
 
 # ------------------------------------------------------------------ engine
+# docker: Debian's client (/usr/bin/docker, it has BuildKit) before any other
+# on PATH, as scripts/image.ts; see engine_env for its environment.
+engine_path() {
+  if [ "$1" = docker ] && [ -x /usr/bin/docker ]; then echo /usr/bin/docker; return; fi
+  command -v "$1" || true
+}
 if [ -n "${RUNNER_ENGINE:-}" ]; then
-  ENGINE=$(command -v "$RUNNER_ENGINE" || true)
+  ENGINE=$(engine_path "$RUNNER_ENGINE")
   [ -n "$ENGINE" ] || die "RUNNER_ENGINE=$RUNNER_ENGINE is not on PATH"
 else
-  ENGINE=$(command -v podman || command -v docker || true)
+  ENGINE=$(engine_path podman)
+  [ -n "$ENGINE" ] || ENGINE=$(engine_path docker)
   [ -n "$ENGINE" ] || die "no container engine: install podman or docker (or set RUNNER_ENGINE)"
 fi
 if [ "$(basename "$ENGINE")" = podman ] && [ -z "${CONTAINERS_CONF:-}" ]; then
   export CONTAINERS_CONF="$ROOT/scripts/containers.conf"
+fi
+if [ "$(basename "$ENGINE")" = docker ]; then
+  # BuildKit, and the private daemon of `bun scripts/dockerd.ts start` when
+  # DOCKER_HOST is unset and it runs (as scripts/image.ts).
+  export DOCKER_BUILDKIT=1
+  if [ -z "${DOCKER_HOST:-}" ] && [ -S "$ROOT/.cache/dockerd/docker.sock" ]; then
+    export DOCKER_HOST="unix://$ROOT/.cache/dockerd/docker.sock"
+  fi
 fi
 exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
 

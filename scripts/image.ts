@@ -6,6 +6,8 @@
 //   RUNNER_BUN_IMAGE   the build stage's base   (default docker.io/oven/bun:BUN_VERSION)
 //   RUNNER_BASE_IMAGE  the runtime's base        (default docker.io/library/debian:bookworm-slim)
 //   CONTAINERS_CONF    for podman, default scripts/containers.conf
+//   DOCKER_HOST        for docker; default: the private daemon of
+//                      `bun scripts/dockerd.ts start` when it runs, else docker's own
 // When RUNNER_BUN_IMAGE / RUNNER_BASE_IMAGE are unset and a public default is
 // not in the local store but the image `bun run bases` makes is, that one is
 // used (and named): on a machine without a registry `bun run bases && bun
@@ -15,6 +17,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
+import { DEFAULT_DIR as DOCKERD_DIR, dockerClient, dockerEnv } from "./dockerd.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -33,20 +36,37 @@ export const LOCAL_BASE_IMAGE = "localhost/runner-bases/debian:bookworm-slim";
 /** A failure the script reports as one line. */
 export class ImageError extends Error {}
 
+/** The path of one engine by name ("podman" or "docker"), or null. For docker, Debian's client (it has BuildKit). */
+export function enginePath(name: string): string | null {
+  if (name === "docker") return dockerClient();
+  return Bun.which(name);
+}
+
 export function findEngine(): string {
   const wanted = process.env.RUNNER_ENGINE;
   for (const name of wanted ? [wanted] : ["podman", "docker"]) {
-    const path = Bun.which(name);
+    const path = enginePath(name);
     if (path) return path;
   }
   throw new ImageError(wanted ? `RUNNER_ENGINE=${wanted} is not on PATH` : "no container engine: install podman or docker (or set RUNNER_ENGINE)");
 }
 
-/** The engine's environment: on podman, scripts/containers.conf unless the caller set CONTAINERS_CONF. */
+export const isDocker = (engine: string): boolean => /(^|\/)docker$/.test(engine);
+
+/**
+ * The engine's environment. podman: scripts/containers.conf unless the caller
+ * set CONTAINERS_CONF. docker: DOCKER_BUILDKIT=1 (the legacy builder refuses
+ * `COPY --chmod`), and DOCKER_HOST, when unset, the private daemon of
+ * `bun scripts/dockerd.ts start` if its socket is there.
+ */
 export function engineEnv(engine: string): Record<string, string> {
   const env = { ...process.env } as Record<string, string>;
   const conf = join(ROOT, "scripts", "containers.conf");
   if (engine.endsWith("podman") && !env.CONTAINERS_CONF && existsSync(conf)) env.CONTAINERS_CONF = conf;
+  if (isDocker(engine)) {
+    const privateSocket = join(DOCKERD_DIR, "docker.sock");
+    return dockerEnv(env.DOCKER_HOST || (existsSync(privateSocket) ? `unix://${privateSocket}` : "unix:///var/run/docker.sock"), env);
+  }
   return env;
 }
 
@@ -122,6 +142,7 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...arg("SOURCE_DATE_EPOCH", p.epoch), ...arg("IMAGE_REVISION", p.revision),
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
     ...arg("RUNNER_WORKDIR", p.runtime.get("RUNNER_WORKDIR") ?? "/workspace"),
+    ...arg("RUNNER_HOME", p.runtime.get("RUNNER_HOME") ?? "/home/runner"),
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...extra, "-t", tag, "-t", latestOf(tag), ROOT,
   ];
