@@ -14,7 +14,8 @@
 // IMAGE_REVISION from the commit (or from the environment when set). The OCI
 // labels come from each example's image.manifest, as for runner-base.
 // hello and typescript build with --network=none; ansible and kubectl need
-// Debian's mirror for apt-get.
+// Debian's mirror for apt-get (on docker with --network=host: a daemon without
+// a bridge, like scripts/dockerd.ts's, has no other way out).
 //
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
 // CONTAINERS_CONF defaults to scripts/containers.conf (test/image/engine.ts).
@@ -22,7 +23,7 @@
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf } from "./image.ts";
+import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, isDocker, latestOf } from "./image.ts";
 import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
 
 export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
@@ -84,7 +85,7 @@ export function bunImage(): string | null {
 }
 
 /** Everything but the context: the arguments `ENGINE build` gets for one example. */
-export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest")): string[] {
+export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest"), engine = requireEngine()): string[] {
   const { epoch, revision } = buildFacts();
   const manifest = routeManifest(parseNamed(readFileSync(manifestPath), "image.manifest"), "image.manifest");
   const identity = new Map(manifest.image);
@@ -101,7 +102,11 @@ export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, 
     if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
   }
   for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
+  // Debian's mirror: podman's default network reaches it; a docker daemon
+  // may have no bridge (scripts/dockerd.ts runs with --bridge=none), so on
+  // docker these builds use the host's network.
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
+  else if (isDocker(engine)) args.push("--network=host");
   return args;
 }
 

@@ -2,12 +2,12 @@
 // driven with real playbooks in a real container. Needs `bun run examples`
 // (after `bun run image`).
 import { afterAll, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildArgs } from "../../scripts/examples.ts";
-import { describeImage, engine, SDK_TAG } from "../image/engine.ts";
-import { BASE_TAG, EXAMPLES_DIR, exampleTag, infoOf, lines, requireImage, runExample, workspace, SLOW } from "./lib.ts";
+import { describeImage, engine, engineName, SDK_TAG } from "../image/engine.ts";
+import { BASE_TAG, EXAMPLES_DIR, exampleTag, infoOf, lines, noPasswd, readOnly, requireImage, runExample, workspace, SLOW } from "./lib.ts";
 
 const TAG = exampleTag("ansible");
 const cleanup: string[] = [];
@@ -27,6 +27,22 @@ const SITE = `- name: runner example
     - name: print a fact
       ansible.builtin.debug:
         msg: "fact python_version={{ ansible_facts['python_version'] }}"
+`;
+
+/** The same on a workspace nobody but root may write: it writes to /tmp and reports who ran it. */
+const SITE_TMP = `- name: runner example, arbitrary uid
+  hosts: localhost
+  connection: local
+  gather_facts: true
+  tasks:
+    - name: write a file into /tmp
+      ansible.builtin.copy:
+        dest: /tmp/written-by-ansible.txt
+        content: "distribution={{ ansible_facts['distribution'] }} {{ ansible_facts['distribution_release'] }}"
+        mode: "0644"
+    - name: say who ran it, with which HOME
+      ansible.builtin.debug:
+        msg: "uid={{ lookup('pipe', 'id -u') }} home={{ lookup('env', 'HOME') }} {{ lookup('file', '/tmp/written-by-ansible.txt') }}"
 `;
 
 function site(): string {
@@ -95,22 +111,35 @@ describeImage("example ansible (plugins-examples/ansible)", () => {
     const changed = original.replace(/^TOOL_ANSIBLE_CORE_VERSION=.*$/m, "TOOL_ANSIBLE_CORE_VERSION=0.0.1");
     expect(changed).not.toBe(original);
     writeFileSync(manifest, changed);
-    const r = await engine(["build", ...buildArgs("ansible", manifest), "-f", join(ctx, "Containerfile"), ctx], { timeoutMs: 600_000 });
+    const r = await engine(["build", ...buildArgs("ansible", manifest, engineName()), "-f", join(ctx, "Containerfile"), ctx], { timeoutMs: 600_000 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/image\.manifest has TOOL_ANSIBLE_CORE_VERSION=0\.0\.1 but ansible-core '\d+\.\d+\.\d+' is installed/);
   }, 600_000);
 
-  test("C-ROOT-3: arbitrary uid, gid 0, read-only root, no passwd entry (Kubernetes): runs with HOME on a writable volume, fails without", async () => {
-    const dir = site();
-    const k8s = ["--init", "--network=none", "--user", "123456:0", "--passwd=false", "--read-only", "--read-only-tmpfs=false", "-v", `${dir}:/workspace`];
-    const noHome = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], k8s);
-    expect(noHome.code).toBe(5);
-    expect(noHome.stderr).toContain("Unable to create local directories(/.ansible/tmp)");
-    const r = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], [...k8s, "--tmpfs", "/tmp", "-e", "HOME=/tmp"]);
-    expect(r.code).toBe(0);
-    const out = join(dir, "written-by-ansible.txt");
-    expect(readFileSync(out, "utf8")).toBe("distribution=Debian bookworm\n");
-    expect([statSync(out).uid, statSync(out).gid]).toEqual([123456, 0]);
+  test("C-HOME-2 C-ROOT-3: any uid in group 0 without a passwd entry, a workspace it cannot write, a read-only root with a writable /tmp: the playbook runs with no -e HOME", async () => {
+    // The workspace belongs to root and is 0755: the uid may read the playbook, not write there.
+    const dir = mkdtempSync(join(tmpdir(), "runner-ansible-ro-"));
+    cleanup.push(dir);
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, "site.yml"), SITE_TMP);
+    for (const uid of ["123456", "1000680000"]) {
+      const k8s = ["--init", "--network=none", "--user", `${uid}:0`, ...noPasswd(), ...readOnly(), "--tmpfs", "/tmp", "-v", `${dir}:/workspace`];
+      const r = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], k8s);
+      expect({ uid, code: r.code, stderr: r.stderr }).toEqual({ uid, code: 0, stderr: "" });
+      // HOME is the image's, read-only here: the plugin moved it to /tmp for ansible.
+      expect(r.stdout).toContain(`"msg": "uid=${uid} home=/tmp distribution=Debian bookworm"`);
+      expect(r.stdout).toMatch(/localhost +: ok=3 +changed=1 +unreachable=0 +failed=0/);
+      // Writable root (no --read-only): HOME, the image's, is writable by group 0 (C-HOME-1) and stays.
+      const rw = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], ["--network=none", "--user", `${uid}:0`, ...noPasswd(), "-v", `${dir}:/workspace`]);
+      expect({ uid, code: rw.code }).toEqual({ uid, code: 0 });
+      expect(rw.stdout).toContain(`"msg": "uid=${uid} home=/home/runner distribution=Debian bookworm"`);
+    }
+    expect(readdirSync(dir)).toEqual(["site.yml"]);
+    // The control: ansible itself, without the plugin's fallback, cannot work with the read-only HOME.
+    const direct = await runExample("ansible", ["-i", "localhost,", "site.yml"],
+      ["--network=none", "--user", "123456:0", ...noPasswd(), ...readOnly(), "--tmpfs", "/tmp", "-v", `${dir}:/workspace`, "--entrypoint", "/usr/bin/ansible-playbook"]);
+    expect(direct.code).not.toBe(0);
+    expect(direct.stdout + direct.stderr).toContain("/home/runner/.ansible/tmp");
   }, SLOW);
 
   test("C-PLUGIN-3: stop with --init ends a long-running playbook at once (143); without --init, ansible as PID 1 ignores SIGTERM and is killed (137)", async () => {

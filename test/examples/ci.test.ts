@@ -7,7 +7,7 @@
 // equivalents. Needs `bun run examples` (after `bun run image`).
 import { expect, test } from "bun:test";
 import { describeImage, engine } from "../image/engine.ts";
-import { exampleTag, lines, requireImage, runExample, SLOW } from "./lib.ts";
+import { exampleTag, lines, noPasswd, readOnly, requireImage, runExample, SLOW } from "./lib.ts";
 
 const HELLO = exampleTag("hello");
 
@@ -51,7 +51,7 @@ describeImage("CI recipes of docs/CI.md", () => {
   }, SLOW);
 
   test("C-IMAGE-5: Kubernetes restricted pod settings (arbitrary uid, gid 0, read-only root, no passwd entry): kubectl and check run", async () => {
-    const k8s = ["--user", "1000680000:0", "--read-only", "--read-only-tmpfs=false", "--passwd=false", "--network=none"];
+    const k8s = ["--user", "1000680000:0", ...readOnly(), ...noPasswd(), "--network=none"];
     const version = await runExample("kubectl", ["kubectl", "version", "--client", "--short"], k8s);
     expect(version.stderr).toBe("");
     expect(version.code).toBe(0);

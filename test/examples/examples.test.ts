@@ -76,6 +76,12 @@ describeImage("example images (plugins-examples/*)", () => {
       expect(check.code).toBe(0);
     }, SLOW);
 
+    test(`C-HOME-2: ${name}: no build-time leftovers: HOME is empty, owned by the user and group 0 with g=u, and /tmp is empty`, async () => {
+      const r = await shellIn(name, 'stat -c "%n %u:%g %a" "$HOME"; find "$HOME" /tmp -mindepth 1 -print', ["--user", "0"]);
+      expect(r.code).toBe(0);
+      expect(lines(r.stdout)).toEqual(["/home/runner 10001:0 770"]);
+    }, SLOW);
+
     test(`C-PATH-1 C-IMAGE-1: ${name}: no image.manifest and no base contract copy in the image; /etc/runner owned by root and read-only`, async () => {
       const r = await shellIn(name, "find / -xdev \\( -name image.manifest -o -name base-contract \\) -print; stat -c '%n %U:%G %a' /etc/runner /etc/runner/*");
       expect(r.code).toBe(0);

@@ -2,7 +2,7 @@
 // Needs `bun run examples` (after `bun run image`).
 import { expect, test } from "bun:test";
 import { describeImage, VERSION } from "../image/engine.ts";
-import { lines, manifestOf, runExample, SLOW } from "./lib.ts";
+import { lines, manifestOf, noPasswd, readOnly, runExample, SLOW } from "./lib.ts";
 
 const PLUGIN_PATH = "/usr/local/lib/runner.d/hello";
 /** The first line hello prints; the identity comes from the manifest the image was built from. */
@@ -54,7 +54,7 @@ describeImage("example hello (plugins-examples/hello)", () => {
   }, SLOW);
 
   test("C-ROOT-3 C-IMAGE-5: an arbitrary uid with gid 0 on a read-only root file system runs the plugin (the Kubernetes setting of docs/CI.md)", async () => {
-    const r = await runExample("hello", ["hello", "k8s"], ["--read-only", "--read-only-tmpfs=false", "--passwd=false", "--user", "123456:0"]);
+    const r = await runExample("hello", ["hello", "k8s"], [...readOnly(), ...noPasswd(), "--user", "123456:0"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(lines(r.stdout)[1]).toBe(`plugin=hello runner=${VERSION} pid=1 uid=123456`);

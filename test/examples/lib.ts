@@ -1,31 +1,34 @@
 // Shared helpers for the example-image tests (test/examples/*.test.ts).
 // They need the images `bun run examples` builds (after `bun run image`);
 // a missing image fails its tests with a message that says so. Every test
-// file is wrapped in describeImage() (test/image/engine.ts): no engine fails
-// clearly, RUNNER_SKIP_IMAGE_TESTS=1 skips loudly.
+// file is wrapped in describeImage() (test/image/engine.ts): each test runs
+// once per engine (podman, docker), no engine fails clearly,
+// RUNNER_SKIP_IMAGE_TESTS=1 skips loudly.
 import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "../../src/runner.ts";
 import { exampleTag, EXAMPLES_DIR } from "../../scripts/examples.ts";
-import { BASE_TAG, engine, type EngineResult } from "../image/engine.ts";
+import { BASE_TAG, engine, engineName, noPasswd, readOnly, type EngineResult } from "../image/engine.ts";
 
-export { BASE_TAG, engine, exampleTag, EXAMPLES_DIR };
+export { BASE_TAG, engine, engineName, exampleTag, EXAMPLES_DIR, noPasswd, readOnly };
 export type { EngineResult };
 
 const present = new Map<string, Promise<void>>();
 
-/** Resolves when the image exists; otherwise throws, saying how to build it. */
+/** Resolves when the image exists on the current variant's engine; otherwise throws, saying how to build it. */
 export function requireImage(tag: string): Promise<void> {
-  let p = present.get(tag);
+  const key = `${engineName()} ${tag}`;
+  let p = present.get(key);
   if (!p) {
+    const on = engineName() === "docker" ? "RUNNER_ENGINE=docker " : "";
     p = engine(["image", "inspect", "--format", "{{.Id}}", tag]).then((r) => {
       if (r.code !== 0) {
-        const how = tag === BASE_TAG ? "bun run image" : "bun run examples' (after 'bun run image')";
-        throw new Error(`${tag} is missing: run '${how} first`);
+        const how = tag === BASE_TAG ? `${on}bun run image` : `${on}bun run examples' (after '${on}bun run image')`;
+        throw new Error(`${tag} is missing on ${engineName()}: run '${how} first`);
       }
     });
-    present.set(tag, p);
+    present.set(key, p);
   }
   return p;
 }

@@ -4,7 +4,7 @@ import { beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatEnv, materialize } from "../../src/materialize.ts";
-import { BASE_TAG, ROOT, VERSION, describeImage, engine, inspectImage, requireImage } from "./engine.ts";
+import { BASE_TAG, ROOT, VERSION, describeImage, engine, inspectImage, noPasswd, readOnly, requireImage } from "./engine.ts";
 
 // Each test starts containers; bun's default limit is 5 s (bunfig's is not applied).
 setDefaultTimeout(120_000);
@@ -62,7 +62,32 @@ describeImage("runner-base image", () => {
     await need();
     const r = await run(["--entrypoint", "/usr/bin/getent", BASE_TAG, "passwd", "runner"]);
     expect(r.stdout).toBe("runner:x:10001:10001::/home/runner:/usr/sbin/nologin\n");
-    expect((await tree(BASE_TAG, "/home/runner", "-maxdepth", "0")).get("/home/runner")).toBe("10001:10001 755 d");
+  });
+
+  test("C-HOME-1: HOME is set by the image to RUNNER_HOME, a folder owned by the user and group 0 with g=u (0770), and empty", async () => {
+    await need();
+    const home = expectedContract().runtime.get("RUNNER_HOME")!;
+    expect(meta.Config.Env).toContain(`HOME=${home}`);
+    const t = await tree(BASE_TAG, home);
+    expect(Object.fromEntries(t)).toEqual({ [home]: "10001:0 770 d" });
+  });
+
+  test("C-HOME-1: any uid in group 0 without a passwd entry gets that HOME and can write it; so does the image's user", async () => {
+    await need();
+    const home = expectedContract().runtime.get("RUNNER_HOME")!;
+    const probe = 'printf "%s %s " "$HOME" "$(id -u)"; touch "$HOME/probe" && echo writable';
+    for (const user of [["10001:10001"], ["123456:0", ...noPasswd()], ["1000680000:0", ...noPasswd()]]) {
+      const r = await run(["--user", ...user, "--entrypoint", "/bin/sh", BASE_TAG, "-c", probe]);
+      expect({ user: user[0], code: r.code, stdout: r.stdout, stderr: r.stderr })
+        .toEqual({ user: user[0], code: 0, stdout: `${home} ${user[0]!.split(":")[0]} writable\n`, stderr: "" });
+    }
+    // A uid outside group 0 gets the same HOME but may not write it: the g=u rule is what grants it.
+    const other = await run(["--user", "123456:123456", ...noPasswd(), "--entrypoint", "/bin/sh", BASE_TAG, "-c", probe]);
+    expect(other.code).not.toBe(0);
+    // With a read-only root file system HOME is read-only too: tools must write to /tmp (C-HOME-2).
+    const ro = await run(["--user", "123456:0", ...noPasswd(), ...readOnly(), "--entrypoint", "/bin/sh", BASE_TAG, "-c", probe]);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toContain("Read-only file system");
   });
 
   test("C-IMAGE-3: the OCI labels equal the manifest values, the commit, and the base it was built FROM", async () => {
@@ -146,7 +171,7 @@ describeImage("runner-base image", () => {
     await need();
     for (const args of [["info", "--json"], ["check"], ["plugins"], ["version"]]) {
       for (const user of ["10001:10001", "123456:0"]) {
-        const r = await run(["--read-only", "--user", user, BASE_TAG, ...args]);
+        const r = await run([...readOnly(), "--user", user, BASE_TAG, ...args]);
         expect({ args, user, code: r.code, stderr: r.stderr }).toEqual({ args, user, code: 0, stderr: "" });
       }
     }

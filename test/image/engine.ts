@@ -1,29 +1,72 @@
-// The container engine for the image tests (test/image/, test/examples/).
-// RUNNER_ENGINE picks podman or docker; otherwise podman, then docker, on PATH.
-// With no engine the image tests FAIL with a clear message, unless
-// RUNNER_SKIP_IMAGE_TESTS=1, which skips them with a loud notice (used by
-// `bun test` inside the Containerfile's build stage, where no engine exists).
-import { describe, test } from "bun:test";
-import { BASE_TAG, ROOT, SDK_TAG, VERSION, engineEnv as engineEnvFor, findEngine } from "../../scripts/image.ts";
+// The container engines for the image tests (test/image/, test/examples/).
+//
+// Every describeImage() block runs once per engine, as a named variant:
+// "[podman] runner-base image > C-IMAGE-5: …" and "[docker] runner-base image
+// > C-IMAGE-5: …". Inside a block, engine(), engineName(), readOnly() and
+// noPasswd() speak to that variant's engine, so a test written once runs on
+// both. RUNNER_ENGINES (comma-separated, default "podman,docker") picks the
+// variants; an engine that is missing FAILS its variant with a message that
+// says what to install (never a silent skip). RUNNER_SKIP_IMAGE_TESTS=1 skips
+// every variant with a loud notice (used by `bun test` inside the
+// Containerfile's build stage, where no engine exists).
+//
+// docker: the client is Debian's /usr/bin/docker with BuildKit; the daemon is
+// the one DOCKER_HOST names, else the private one of scripts/dockerd.ts
+// (.cache/dockerd). When none answers, the first docker variant starts that
+// private daemon and the test process stops it, by its pid, when it exits.
+// scripts/test.sh starts it itself before building, so the tests reuse it.
+import { afterAll, beforeAll, describe, test } from "bun:test";
+import { BASE_TAG, ROOT, SDK_TAG, VERSION, engineEnv as engineEnvFor, enginePath } from "../../scripts/image.ts";
+import { DEFAULT_DIR as DOCKERD_DIR, answers, start as startDockerd, stop as stopDockerd } from "../../scripts/dockerd.ts";
 
 export { BASE_TAG, ROOT, SDK_TAG, VERSION };
 
-/** The engine's path, or null when there is none (scripts/image.ts decides which). */
-export const ENGINE: string | null = (() => { try { return findEngine(); } catch { return null; } })();
+export type EngineName = "podman" | "docker";
+const KNOWN: readonly EngineName[] = ["podman", "docker"];
+
+/** The variants to run: RUNNER_ENGINES, default both. */
+export const ENGINES: readonly string[] = (process.env.RUNNER_ENGINES ?? "podman,docker").split(",").map((s) => s.trim()).filter(Boolean);
 export const SKIP_IMAGE_TESTS = process.env.RUNNER_SKIP_IMAGE_TESTS === "1";
 
-/** Environment for engine calls: on podman, the repo's containers.conf unless the caller set one. */
+type Variant = { name: EngineName; path: string };
+/** The engine of the describeImage block whose tests are running. */
+let current: Variant | null = null;
+
+/** The name of the current variant's engine ("podman" or "docker"). */
+export function engineName(): EngineName {
+  if (!current) throw new Error("engineName() outside a describeImage block");
+  return current.name;
+}
+
+/** Environment for engine calls: podman's containers.conf, docker's BuildKit and DOCKER_HOST. */
 export function engineEnv(): Record<string, string> {
-  return ENGINE ? engineEnvFor(ENGINE) : { ...(process.env as Record<string, string>) };
+  if (!current) throw new Error("engineEnv() outside a describeImage block");
+  return engineEnvFor(current.path);
+}
+
+/**
+ * `--read-only` with nothing writable. podman mounts tmpfs on /tmp, /var/tmp
+ * and /run with --read-only unless --read-only-tmpfs=false; docker never does.
+ */
+export function readOnly(): string[] {
+  return engineName() === "podman" ? ["--read-only", "--read-only-tmpfs=false"] : ["--read-only"];
+}
+
+/**
+ * No passwd entry for an arbitrary --user. podman adds one unless
+ * --passwd=false; docker never adds one.
+ */
+export function noPasswd(): string[] {
+  return engineName() === "podman" ? ["--passwd=false"] : [];
 }
 
 export type EngineResult = { code: number; stdout: string; stderr: string };
 
-/** Runs `ENGINE ...args` and returns its status and output (never throws on non-zero). */
+/** Runs `ENGINE ...args` on the current variant's engine (never throws on non-zero). */
 export async function engine(args: readonly string[], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<EngineResult> {
-  if (!ENGINE) throw new Error("no container engine");
-  const proc = Bun.spawn([ENGINE, ...args], {
-    env: engineEnv(),
+  if (!current) throw new Error("engine() outside a describeImage block");
+  const proc = Bun.spawn([current.path, ...args], {
+    env: engineEnvFor(current.path),
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",
     stderr: "pipe",
@@ -33,33 +76,77 @@ export async function engine(args: readonly string[], opts: { stdin?: string; ti
   return { code, stdout, stderr };
 }
 
+/** Why docker cannot serve the tests, or null once a daemon answers (started here if needed). */
+let dockerReady: string | null | undefined;
+function ensureDocker(path: string): string | null {
+  if (dockerReady !== undefined) return dockerReady;
+  const host = engineEnvFor(path).DOCKER_HOST!;
+  if (answers(host)) return (dockerReady = null);
+  if (process.env.DOCKER_HOST) return (dockerReady = `no docker daemon answers at DOCKER_HOST=${process.env.DOCKER_HOST}`);
+  try {
+    const d = startDockerd(DOCKERD_DIR);
+    if (d.started) {
+      console.warn(`\nimage tests: started a private dockerd (pid ${d.pid}, ${DOCKERD_DIR}); it is stopped when the tests end\n`);
+      process.on("exit", () => { stopDockerd(DOCKERD_DIR); });
+    }
+    return (dockerReady = null);
+  } catch (e) {
+    return (dockerReady = `cannot start a private dockerd: ${(e as Error).message}`);
+  }
+}
+
 /**
- * describe() for tests that need the engine. No engine: one failing test that
- * says what to install. RUNNER_SKIP_IMAGE_TESTS=1 skips them, loudly, in any case.
+ * describe() for tests that need an engine: one block per engine of
+ * RUNNER_ENGINES, named "[ENGINE] name". A missing engine is one failing test
+ * that says what to install; RUNNER_SKIP_IMAGE_TESTS=1 skips them all, loudly.
  */
 export function describeImage(name: string, fn: () => void): void {
-  if (SKIP_IMAGE_TESTS) {
-    console.warn(`\n!!! SKIPPED image tests "${name}": RUNNER_SKIP_IMAGE_TESTS=1 is set.\n`);
-    describe.skip(name, fn);
-    return;
-  }
-  if (ENGINE) { describe(name, fn); return; }
-  describe(name, () => {
-    test("a container engine is available", () => {
-      throw new Error("no container engine: install podman or docker (or set RUNNER_ENGINE), or set RUNNER_SKIP_IMAGE_TESTS=1 to skip the image tests");
+  for (const wanted of ENGINES) {
+    const label = `[${wanted}] ${name}`;
+    if (SKIP_IMAGE_TESTS) {
+      console.warn(`\n!!! SKIPPED image tests "${label}": RUNNER_SKIP_IMAGE_TESTS=1 is set.\n`);
+      describe.skip(label, fn);
+      continue;
+    }
+    if (!(KNOWN as readonly string[]).includes(wanted)) {
+      describe(label, () => {
+        test("the engine is known", () => { throw new Error(`RUNNER_ENGINES names '${wanted}': only podman and docker are supported`); });
+      });
+      continue;
+    }
+    const path = enginePath(wanted);
+    const variant: Variant | null = path ? { name: wanted as EngineName, path } : null;
+    describe(label, () => {
+      let why: string | null = variant ? null : `${wanted} is not installed (apt-get install ${wanted === "docker" ? "docker.io" : "podman"}), or leave it out of RUNNER_ENGINES=${ENGINES.join(",")}`;
+      // First hook of the block: every later hook and test of it runs on this engine.
+      beforeAll(() => {
+        current = variant;
+        if (!why && variant!.name === "docker") why = ensureDocker(variant!.path);
+      });
+      afterAll(() => { current = null; });
+      if (!variant) {
+        test(`${wanted} is available`, () => { throw new Error(why!); });
+        return;
+      }
+      test(`${wanted} answers`, () => { if (why) throw new Error(why); });
+      fn();
     });
-  });
+  }
 }
 
 const present = new Map<string, Promise<boolean>>();
 
 /**
- * Throws when an image the tests need is not in the engine's store: the image
- * tests expect `bun run image` to have run, and fail (never skip) without it.
+ * Throws when an image the tests need is not in the current engine's store:
+ * the image tests expect `bun run image` to have run, and fail (never skip) without it.
  */
 export async function requireImage(tag: string, how = "bun run image"): Promise<void> {
-  if (!present.has(tag)) present.set(tag, engine(["image", "inspect", tag]).then((r) => r.code === 0));
-  if (!(await present.get(tag))) throw new Error(`${tag} is missing: run '${how}' first (the image tests test the built image)`);
+  const key = `${engineName()} ${tag}`;
+  if (!present.has(key)) present.set(key, engine(["image", "inspect", tag]).then((r) => r.code === 0));
+  if (!(await present.get(key))) {
+    const env = engineName() === "docker" ? "RUNNER_ENGINE=docker " : "";
+    throw new Error(`${tag} is missing on ${engineName()}: run '${env}${how}' first (the image tests test the built image)`);
+  }
 }
 
 /** `ENGINE image inspect` of one image, parsed (the first element of the array). */
