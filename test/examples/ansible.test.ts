@@ -122,15 +122,17 @@ describeImage("example ansible (plugins-examples/ansible)", () => {
     cleanup.push(dir);
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, "site.yml"), SITE_TMP);
-    for (const uid of ["123456", "1000680000"]) {
-      const k8s = ["--init", "--network=none", "--user", `${uid}:0`, ...noPasswd(), ...readOnly(), "--tmpfs", "/tmp", "-v", `${dir}:/workspace`];
+    // podman writes a passwd entry for the uid (home: the WORKDIR, /workspace here) unless --passwd=false; docker never does.
+    const passwd = engineName() === "podman" ? [noPasswd(), []] : [noPasswd()];
+    for (const [uid, entry] of [["123456", passwd[0]!], ["1000680000", passwd.at(-1)!]] as const) {
+      const k8s = ["--init", "--network=none", "--user", `${uid}:0`, ...entry, ...readOnly(), "--tmpfs", "/tmp", "-v", `${dir}:/workspace`];
       const r = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], k8s);
       expect({ uid, code: r.code, stderr: r.stderr }).toEqual({ uid, code: 0, stderr: "" });
       // HOME is the image's, read-only here: the plugin moved it to /tmp for ansible.
       expect(r.stdout).toContain(`"msg": "uid=${uid} home=/tmp distribution=Debian bookworm"`);
       expect(r.stdout).toMatch(/localhost +: ok=3 +changed=1 +unreachable=0 +failed=0/);
       // Writable root (no --read-only): HOME, the image's, is writable by group 0 (C-HOME-1) and stays.
-      const rw = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], ["--network=none", "--user", `${uid}:0`, ...noPasswd(), "-v", `${dir}:/workspace`]);
+      const rw = await runExample("ansible", ["ansible-playbook", "-i", "localhost,", "site.yml"], ["--network=none", "--user", `${uid}:0`, ...entry, "-v", `${dir}:/workspace`]);
       expect({ uid, code: rw.code }).toEqual({ uid, code: 0 });
       expect(rw.stdout).toContain(`"msg": "uid=${uid} home=/home/runner distribution=Debian bookworm"`);
     }

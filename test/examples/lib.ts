@@ -73,3 +73,15 @@ export const lines = (s: string): string[] => s.replace(/\n$/, "").split("\n");
 
 /** Per-test timeout: containers start in about a second, but the machine is shared. */
 export const SLOW = 180_000;
+
+/**
+ * The fenced block of a document that follows the line `<!-- run: ID -->`
+ * (docs/CI.md's manifests and pipelines): the tests run exactly what the
+ * document shows, so the document cannot drift from what was run.
+ */
+export function docBlock(doc: string, id: string): string {
+  const text = readFileSync(join(import.meta.dir, "..", "..", doc), "utf8");
+  const m = text.match(new RegExp(`^<!-- run: ${id.replace(/[-]/g, "\\-")} -->\\n(\`{3,})[\\w-]*\\n([\\s\\S]*?)\\n\\1$`, "m"));
+  if (!m) throw new Error(`${doc} has no fenced block marked <!-- run: ${id} -->`);
+  return `${m[2]}\n`;
+}

@@ -15,7 +15,7 @@
 // (.cache/dockerd). When none answers, the first docker variant starts that
 // private daemon and the test process stops it, by its pid, when it exits.
 // scripts/test.sh starts it itself before building, so the tests reuse it.
-import { afterAll, beforeAll, describe, test } from "bun:test";
+import { beforeAll, describe, test } from "bun:test";
 import { BASE_TAG, ROOT, SDK_TAG, VERSION, engineEnv as engineEnvFor, enginePath } from "../../scripts/image.ts";
 import { DEFAULT_DIR as DOCKERD_DIR, answers, start as startDockerd, stop as stopDockerd } from "../../scripts/dockerd.ts";
 
@@ -97,11 +97,12 @@ function ensureDocker(path: string): string | null {
 
 /**
  * describe() for tests that need an engine: one block per engine of
- * RUNNER_ENGINES, named "[ENGINE] name". A missing engine is one failing test
- * that says what to install; RUNNER_SKIP_IMAGE_TESTS=1 skips them all, loudly.
+ * RUNNER_ENGINES, named "[ENGINE] name" (only: a tool that exists for one
+ * engine alone, such as `podman kube play`). A missing engine is one failing
+ * test that says what to install; RUNNER_SKIP_IMAGE_TESTS=1 skips them all, loudly.
  */
-export function describeImage(name: string, fn: () => void): void {
-  for (const wanted of ENGINES) {
+export function describeImage(name: string, fn: () => void, opts: { only?: EngineName } = {}): void {
+  for (const wanted of ENGINES.filter((e) => !opts.only || e === opts.only)) {
     const label = `[${wanted}] ${name}`;
     if (SKIP_IMAGE_TESTS) {
       console.warn(`\n!!! SKIPPED image tests "${label}": RUNNER_SKIP_IMAGE_TESTS=1 is set.\n`);
@@ -123,7 +124,6 @@ export function describeImage(name: string, fn: () => void): void {
         current = variant;
         if (!why && variant!.name === "docker") why = ensureDocker(variant!.path);
       });
-      afterAll(() => { current = null; });
       if (!variant) {
         test(`${wanted} is available`, () => { throw new Error(why!); });
         return;
