@@ -23,13 +23,14 @@ describeImage("Kubernetes manifests of docs/CI.md (podman kube play)", () => {
   const pod = join(dir, "playbook-pod.yaml");
   const rootPod = join(dir, "root-pod.yaml");
   /** What existed before, so that cleaning up removes only what kube play added. */
-  let before = { network: false, images: new Set<string>() };
+  let before = { network: false, images: new Set<string>(), volumes: new Set<string>() };
+  const volumes = async () => new Set(lines((await engine(["volume", "ls", "-q"])).stdout));
   const images = async () => new Set(lines((await engine(["images", "--format", "{{.Repository}}:{{.Tag}}"])).stdout));
 
   beforeAll(async () => {
     writeFileSync(configmap, docBlock(DOC, "kube-configmap"));
     writeFileSync(pod, docBlock(DOC, "kube-pod"));
-    before = { network: (await engine(["network", "exists", KUBE_NETWORK])).code === 0, images: await images() };
+    before = { network: (await engine(["network", "exists", KUBE_NETWORK])).code === 0, images: await images(), volumes: await volumes() };
   });
 
   afterAll(async () => {
@@ -38,6 +39,9 @@ describeImage("Kubernetes manifests of docs/CI.md (podman kube play)", () => {
     // kube play builds a pause image for the pods' infra containers; the default kube network is not used here (--network none).
     for (const image of await images()) if (!before.images.has(image) && /podman-pause/.test(image)) await engine(["rmi", "-f", image]);
     if (!before.network) await engine(["network", "rm", "-f", KUBE_NETWORK]);
+    // kube down leaves the ConfigMap's volume (named like the ConfigMap) behind.
+    const added = [...await volumes()].filter((v) => !before.volumes.has(v));
+    if (added.length) await engine(["volume", "rm", "-f", ...added]);
     rmSync(dir, { recursive: true, force: true });
   });
 
