@@ -32,7 +32,11 @@ const socketOf = (dir: string) => join(dir, "docker.sock");
 const pidOf = (dir: string): number | null => {
   try { const n = Number(readFileSync(join(dir, "docker.pid"), "utf8").trim()); return Number.isInteger(n) && n > 0 ? n : null; } catch { return null; }
 };
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+/** True while pid runs. A zombie counts as gone: a daemon started by this very process stays one until reaped. */
+const alive = (pid: number) => {
+  try { process.kill(pid, 0); } catch { return false; }
+  try { return readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "")[0] !== "Z"; } catch { return false; }
+};
 
 /** The environment for a docker client talking to the daemon at host. */
 export function dockerEnv(host: string, base: Record<string, string | undefined> = process.env): Record<string, string> {

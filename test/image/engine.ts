@@ -13,11 +13,12 @@
 // docker: the client is Debian's /usr/bin/docker with BuildKit; the daemon is
 // the one DOCKER_HOST names, else the private one of scripts/dockerd.ts
 // (.cache/dockerd). When none answers, the first docker variant starts that
-// private daemon and the test process stops it, by its pid, when it exits.
+// private daemon, and test/global.ts (preloaded by bunfig.toml) stops it, by
+// its pid, after the last test file.
 // scripts/test.sh starts it itself before building, so the tests reuse it.
 import { beforeAll, describe, test } from "bun:test";
 import { BASE_TAG, ROOT, SDK_TAG, VERSION, engineEnv as engineEnvFor, enginePath } from "../../scripts/image.ts";
-import { DEFAULT_DIR as DOCKERD_DIR, answers, start as startDockerd, stop as stopDockerd } from "../../scripts/dockerd.ts";
+import { DEFAULT_DIR as DOCKERD_DIR, answers, start as startDockerd } from "../../scripts/dockerd.ts";
 
 export { BASE_TAG, ROOT, SDK_TAG, VERSION };
 
@@ -87,7 +88,9 @@ function ensureDocker(path: string): string | null {
     const d = startDockerd(DOCKERD_DIR);
     if (d.started) {
       console.warn(`\nimage tests: started a private dockerd (pid ${d.pid}, ${DOCKERD_DIR}); it is stopped when the tests end\n`);
-      process.on("exit", () => { stopDockerd(DOCKERD_DIR); });
+      // test/global.ts (preloaded) stops it after the last test file.
+      (globalThis as any).__runnerTestsStarted ??= { dockerd: null };
+      (globalThis as any).__runnerTestsStarted.dockerd = DOCKERD_DIR;
     }
     return (dockerReady = null);
   } catch (e) {
