@@ -12,7 +12,8 @@
  *   4. look up a plugin by its exact name in PLUGIN_DIR; no such entry: 127;
  *      a runner.d that cannot be searched: 78;
  *   5. before a plugin runs: the contract, the raw argv and environment, the
- *      plugin's ownership, permissions and file capabilities;
+ *      plugin's type, ownership and permissions (file capabilities are
+ *      reported by `plugins` and `check`: reading them costs a libc load);
  *   6. execve() the plugin in place of runner, with the caller's descriptors.
  * No PATH lookup, no shell, no guessing.
  * The contract (what the image is, whom it runs as) is read only from the
@@ -38,8 +39,8 @@
  *        BUN_INSPECT* set, an environment runner cannot pass on unchanged
  *        (not UTF-8, a duplicate name, an entry without '='), runner.d not
  *        searchable
- *   126  plugin found but refused (ownership, permissions, type, file
- *        capabilities) or execve failed for a reason other than ENOENT
+ *   126  plugin found but refused (ownership, permissions, type) or execve
+ *        failed for a reason other than ENOENT
  *   127  unknown command, or execve failed with ENOENT
  *   any other: the plugin's own status
  *
@@ -48,9 +49,10 @@
  * RUNNER_PLUGIN=<name> and RUNNER_VERSION=<v>, which override any value the
  * caller set, and every descriptor the caller passed, under the same number.
  *
- * Bun built-ins: bun:ffi (libc's fcntl, getxattr) is loaded only when a
- * descriptor above 2 must be passed on, or a file capability must be read:
- * never on the common dispatch path (docs/ARCHITECTURE.md, "Descriptors").
+ * Bun built-ins: bun:ffi (libc's fcntl, execve, getxattr) is loaded only
+ * when a descriptor above 2 must be passed on, or by `plugins` and `check`
+ * to read file capabilities: never on the common dispatch path
+ * (docs/ARCHITECTURE.md, "Descriptors").
  */
 
 import {
@@ -479,7 +481,8 @@ function pluginDirProblem(): string | null {
 }
 
 /**
- * Everything runner demands of a plugin before it execs it. stat() never
+ * Everything runner demands of a plugin before it execs it (checkCaps: also
+ * its file capabilities, which costs a libc load). stat() never
  * opens the file, so FIFOs and devices cannot block us. The final target and
  * every folder on the way to it must be root's: whoever may write there decides what runs.
  */
@@ -569,10 +572,10 @@ type Libc = {
 let libc: Libc | null = null;
 
 /**
- * libc through bun:ffi, loaded on first use only: node:fs has no fcntl or
- * getxattr. Loading costs about 0.2 ms (docs/PERFORMANCE.md), so the common
- * dispatch path (no descriptor to pass, no capability that could apply)
- * never loads it. A static import of bun:ffi would cost more at every start.
+ * libc through bun:ffi, loaded on first use only: node:fs has no fcntl,
+ * execve that keeps descriptors, or getxattr. Loading costs about 0.2 ms and
+ * 3 MiB of peak RSS (docs/PERFORMANCE.md), so the common dispatch path (no
+ * descriptor to pass) never loads it; a static import would cost every start.
  */
 function loadLibc(): Libc {
   if (libc) return libc;
@@ -616,24 +619,12 @@ function fileCapabilityProblem(path: string): string | null {
   return `cannot read its file capabilities (errno ${errno}): refused, as it might be privileged`;
 }
 
-/** /proc/self/status as far as privilege goes. */
-function privilegeStatus(): { noNewPrivs: boolean; boundingSetEmpty: boolean } {
+/** Whether the kernel's no_new_privs flag is set (/proc/self/status): then no setuid bit or file capability grants anything. */
+function noNewPrivs(): boolean {
   let status: string;
   try { status = readFileSync("/proc/self/status", "latin1"); }
   catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read /proc/self/status: ${errCode(e)}`); }
-  const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)`, "m").exec(status)?.[1];
-  return { noNewPrivs: field("NoNewPrivs") === "1", boundingSetEmpty: /^0+$/.test(field("CapBnd") ?? "") };
-}
-
-/**
- * Could execve() give the plugin file capabilities? Not when no_new_privs is
- * set (the kernel ignores file capabilities and setuid bits) nor when the
- * bounding set is empty (file capabilities are masked by it). Only then is
- * the capability check, and its libc load, skipped on dispatch.
- */
-export function escalationPossible(): boolean {
-  const p = privilegeStatus();
-  return !p.noNewPrivs && !p.boundingSetEmpty;
+  return /^NoNewPrivs:\s*1$/m.test(status);
 }
 
 /**
@@ -906,8 +897,8 @@ export function runChecks(): { results: CheckResult[]; contractFailed: boolean }
   add("home", homeProblem ? "WARN" : "PASS", homeProblem
     ? `${homeProblem}: tools that keep state there fail (arbitrary-UID platforms: set HOME, e.g. -e HOME=/tmp)`
     : `HOME ${quoteWord(home!)} is a writable directory`);
-  const priv = privilegeStatus();
-  add("no-new-privs", priv.noNewPrivs ? "PASS" : "WARN", priv.noNewPrivs
+  const nnp = noNewPrivs();
+  add("no-new-privs", nnp ? "PASS" : "WARN", nnp
     ? "no_new_privs is set: no plugin, nor anything it runs, can gain privilege through setuid bits or file capabilities"
     : "no_new_privs is not set: run with --security-opt no-new-privileges (docker, podman) or allowPrivilegeEscalation: false (Kubernetes)");
   const pdir = pluginDirProblem();
@@ -940,9 +931,10 @@ function execPlugin(name: string, args: readonly string[], environ: Buffer): nev
   loadContract();
   const raw = rawInputProblem(readProc("/proc/self/cmdline"), environ);
   if (raw) throw new RunnerError(raw[0], raw[1]);
-  // File capabilities can only matter where the kernel would honour them:
-  // the check (and its libc load) is skipped under no_new_privs.
-  const plugin = inspectPlugin(name, pluginDirProblem(), undefined, escalationPossible());
+  // File capabilities are not read here: that needs libc (bun:ffi), about
+  // 0.2 ms and 3 MiB on every dispatch; `plugins` and `check` read them, and
+  // no_new_privs makes the kernel ignore them (C-PLUGIN-12, SECURITY.md).
+  const plugin = inspectPlugin(name, pluginDirProblem(), undefined, false);
   if (plugin.status !== "ok") {
     throw new RunnerError(EXIT.CANNOT_EXEC, `plugin '${name}' refused (${plugin.status}): ${plugin.reason}`);
   }
