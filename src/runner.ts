@@ -81,6 +81,19 @@ export const PLUGIN_DIR = "/usr/local/lib/runner.d";
  */
 export const KEY_PREFIX = { image: "IMAGE_", runtime: "RUNNER_", tools: "TOOL_" } as const;
 
+/** Descriptors Bun's runtime holds open at runner's first line: its event loop's eventpoll and eventfd. */
+const BUN_OWN_DESCRIPTORS = 2;
+// Linux's own values (asm-generic; the same on x86_64 and aarch64).
+const F_SETFD = 2;
+const ENODATA = 61;
+const ENOTSUP = 95;
+
+// errno names for an execve failure message (asm-generic numbering).
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR",
+  21: "EISDIR", 26: "ETXTBSY", 36: "ENAMETOOLONG", 40: "ELOOP",
+};
+
 export const EXIT = {
   OK: 0, CHECK_FAILED: 1, USAGE: 64, SOFTWARE: 70, IOERR: 74, NOPERM: 77,
   CONFIG: 78, CANNOT_EXEC: 126, NOT_FOUND: 127,
@@ -143,6 +156,14 @@ export type Decision =
   | { kind: "unknown"; name: string }
   | { kind: "usage"; message: string };
 
+type Libc = {
+  fcntl(fd: number, cmd: number, arg: number): number;
+  getxattr(path: Uint8Array, name: Uint8Array): number;
+  sigprocmask(how: number, set: Uint8Array): number;
+  execve(path: Uint8Array, argv: BigUint64Array, envp: BigUint64Array): number;
+  address(buf: Uint8Array): number;
+  errno(): number;
+};
 /** An error main() turns into `runner: <message>` and the exit code. */
 export class RunnerError extends Error {
   constructor(readonly exitCode: number, message: string) { super(message); }
@@ -345,6 +366,70 @@ export function decide(args: readonly string[], hasEntry: (name: string) => bool
   if (isCoreCommand(first)) return { kind: "core", command: first, args: rest };
   if (isValidPluginName(first) && hasEntry(first)) return { kind: "plugin", name: first, args: rest };
   return { kind: "unknown", name: first };
+}
+
+/** The strings of a NUL-separated /proc file, each as latin1 (one char per byte). */
+const procStrings = (bytes: Buffer) => bytes.toString("latin1").split("\0").slice(0, -1);
+/** A name for a message: bytes outside [A-Za-z0-9_] shown as '?', never raw. */
+const safeName = (latin1: string) => latin1.replace(/[^A-Za-z0-9_]/g, "?");
+
+/**
+ * Why the raw environment would make Bun act before runner's first line, or
+ * null. The raw environment (/proc/self/environ), not process.env: with two
+ * BUN_OPTIONS entries Bun obeys the first while process.env shows the last.
+ * BUN_OPTIONS injects options (a --preload runs code); BUN_INSPECT* starts a
+ * debugger that can run code inside runner and may listen on the network.
+ */
+export function bunEnvironmentProblem(environ: Buffer): string | null {
+  if (environ.indexOf("BUN_") === -1) return null; // the usual case: one search, no split
+  for (const kv of procStrings(environ)) {
+    const eq = kv.indexOf("=");
+    const name = eq === -1 ? kv : kv.slice(0, eq);
+    if (name === "BUN_OPTIONS" && eq !== -1 && eq < kv.length - 1) {
+      return "BUN_OPTIONS is set; it can inject code into the Bun runtime, so runner refuses to start; unset it (every BUN_OPTIONS entry of the environment counts)";
+    }
+    if (name.startsWith("BUN_INSPECT")) {
+      return `${safeName(name)} is set; it opens a debugger that can run code inside the Bun runtime, so runner refuses to start; unset it`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why the raw argv and environment cannot reach a plugin unchanged, or null
+ * (exit code and message). Bun decodes them lossily (a \xff byte becomes
+ * U+FFFD) and execve() is handed a name → value record, so bytes that are not
+ * UTF-8, a name given twice, and an entry without '=' or without a name could
+ * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
+ */
+export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
+  const valid = (bytes: Uint8Array) => {
+    try { utf8.decode(bytes); return true; } catch { return false; }
+  };
+  // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
+  // checks every string in it; only a failure needs the strings one by one.
+  if (!valid(cmdline)) {
+    const args = procStrings(cmdline);
+    for (let i = 1; i < args.length; i++) {
+      if (!valid(Buffer.from(args[i]!, "latin1"))) return [EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`];
+    }
+  }
+  const environOk = valid(environ);
+  const seen = new Set<string>();
+  const entries = procStrings(environ);
+  for (let i = 0; i < entries.length; i++) {
+    const kv = entries[i]!;
+    const eq = kv.indexOf("=");
+    const name = eq === -1 ? kv : kv.slice(0, eq);
+    if (!environOk && !valid(Buffer.from(kv, "latin1"))) {
+      return [EXIT.CONFIG, `environment variable '${safeName(name)}' is not valid UTF-8; runner cannot pass it on unchanged`];
+    }
+    if (eq === -1) return [EXIT.CONFIG, `environment entry ${i + 1} ('${safeName(kv)}') has no '='; runner cannot pass it on unchanged`];
+    if (eq === 0) return [EXIT.CONFIG, `environment entry ${i + 1} has an empty name; runner cannot pass it on unchanged`];
+    if (seen.has(name)) return [EXIT.CONFIG, `environment variable '${safeName(name)}' is set more than once; runner cannot pass such an environment on unchanged`];
+    seen.add(name);
+  }
+  return null;
 }
 
 // ------------------------------------------------------------------- checks
@@ -554,21 +639,13 @@ export function listPlugins(): PluginEntry[] {
   });
 }
 
-/** Descriptors Bun's runtime holds open at runner's first line: its event loop's eventpoll and eventfd. */
-const BUN_OWN_DESCRIPTORS = 2;
-// Linux's own values (asm-generic; the same on x86_64 and aarch64).
-const F_SETFD = 2;
-const ENODATA = 61;
-const ENOTSUP = 95;
+// ------------------------------------------- the process: /proc, libc, descriptors
 
-type Libc = {
-  fcntl(fd: number, cmd: number, arg: number): number;
-  getxattr(path: Uint8Array, name: Uint8Array): number;
-  sigprocmask(how: number, set: Uint8Array): number;
-  execve(path: Uint8Array, argv: BigUint64Array, envp: BigUint64Array): number;
-  address(buf: Uint8Array): number;
-  errno(): number;
-};
+function readProc(path: string): Buffer {
+  try { return readFileSync(path); }
+  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
+}
+
 let libc: Libc | null = null;
 
 /**
@@ -652,12 +729,6 @@ export function callerDescriptors(): number[] {
   return fds;
 }
 
-// errno names for an execve failure message (asm-generic numbering).
-const ERRNO_NAMES: Record<number, string> = {
-  1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR",
-  21: "EISDIR", 26: "ETXTBSY", 36: "ENAMETOOLONG", 40: "ELOOP",
-};
-
 /**
  * execve() through libc, keeping the caller's descriptors: Bun's own
  * process.execve marks every descriptor above 2 close-on-exec again
@@ -686,75 +757,6 @@ function execveKeeping(fds: readonly number[], path: string, argv: readonly stri
   c.execve(keep[0]!, argvVector, envVector);
   const errno = c.errno();
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
-}
-
-function readProc(path: string): Buffer {
-  try { return readFileSync(path); }
-  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
-}
-
-/** The strings of a NUL-separated /proc file, each as latin1 (one char per byte). */
-const procStrings = (bytes: Buffer) => bytes.toString("latin1").split("\0").slice(0, -1);
-/** A name for a message: bytes outside [A-Za-z0-9_] shown as '?', never raw. */
-const safeName = (latin1: string) => latin1.replace(/[^A-Za-z0-9_]/g, "?");
-
-/**
- * Why the raw environment would make Bun act before runner's first line, or
- * null. The raw environment (/proc/self/environ), not process.env: with two
- * BUN_OPTIONS entries Bun obeys the first while process.env shows the last.
- * BUN_OPTIONS injects options (a --preload runs code); BUN_INSPECT* starts a
- * debugger that can run code inside runner and may listen on the network.
- */
-export function bunEnvironmentProblem(environ: Buffer): string | null {
-  if (environ.indexOf("BUN_") === -1) return null; // the usual case: one search, no split
-  for (const kv of procStrings(environ)) {
-    const eq = kv.indexOf("=");
-    const name = eq === -1 ? kv : kv.slice(0, eq);
-    if (name === "BUN_OPTIONS" && eq !== -1 && eq < kv.length - 1) {
-      return "BUN_OPTIONS is set; it can inject code into the Bun runtime, so runner refuses to start; unset it (every BUN_OPTIONS entry of the environment counts)";
-    }
-    if (name.startsWith("BUN_INSPECT")) {
-      return `${safeName(name)} is set; it opens a debugger that can run code inside the Bun runtime, so runner refuses to start; unset it`;
-    }
-  }
-  return null;
-}
-
-/**
- * Why the raw argv and environment cannot reach a plugin unchanged, or null
- * (exit code and message). Bun decodes them lossily (a \xff byte becomes
- * U+FFFD) and execve() is handed a name → value record, so bytes that are not
- * UTF-8, a name given twice, and an entry without '=' or without a name could
- * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
- */
-export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
-  const valid = (bytes: Uint8Array) => {
-    try { utf8.decode(bytes); return true; } catch { return false; }
-  };
-  // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
-  // checks every string in it; only a failure needs the strings one by one.
-  if (!valid(cmdline)) {
-    const args = procStrings(cmdline);
-    for (let i = 1; i < args.length; i++) {
-      if (!valid(Buffer.from(args[i]!, "latin1"))) return [EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`];
-    }
-  }
-  const environOk = valid(environ);
-  const seen = new Set<string>();
-  const entries = procStrings(environ);
-  for (let i = 0; i < entries.length; i++) {
-    const kv = entries[i]!;
-    const eq = kv.indexOf("=");
-    const name = eq === -1 ? kv : kv.slice(0, eq);
-    if (!environOk && !valid(Buffer.from(kv, "latin1"))) {
-      return [EXIT.CONFIG, `environment variable '${safeName(name)}' is not valid UTF-8; runner cannot pass it on unchanged`];
-    }
-    if (eq === -1) return [EXIT.CONFIG, `environment entry ${i + 1} ('${safeName(kv)}') has no '='; runner cannot pass it on unchanged`];
-    if (eq === 0) return [EXIT.CONFIG, `environment entry ${i + 1} has an empty name; runner cannot pass it on unchanged`];
-    if (seen.has(name)) return [EXIT.CONFIG, `environment variable '${safeName(name)}' is set more than once; runner cannot pass such an environment on unchanged`];
-    seen.add(name);
-  }
-  return null;
 }
 
 // ----------------------------------------------------------------- commands
