@@ -341,7 +341,7 @@ export function contractProblems(kind: "image" | "runtime", env: EnvFile): strin
   for (const key of REQUIRED[kind]) if (!env.has(key)) problems.push(`missing required key ${key}`);
   const bad = (key: string, ok: (v: string) => boolean, what: string) => {
     const v = env.get(key);
-    if (v !== undefined && !ok(v)) problems.push(`${key} '${v}' is not ${what}`);
+    if (v !== undefined && !ok(v)) problems.push(`${key} ${quoteWord(v)} is not ${what}`);
   };
   if (kind === "image") {
     bad("IMAGE_VERSION", (v) => SEMVER.test(v), "a semantic version");

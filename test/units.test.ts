@@ -130,3 +130,10 @@ describe("C-BUNOPT-2, C-BUNOPT-3, C-PLUGIN-10: the raw environment", () => {
     expect(rawInputProblem(cmd, environ("A=", "B==", "C=a=b"))).toBeNull();
   });
 });
+
+describe("C-OUT-5: contract values in error messages", () => {
+  test("C-OUT-5: a required key's invalid value is shown escaped, never raw", () => {
+    const problems = contractProblems("image", new Map([["IMAGE_NAME", "a\u202eb\u001b[2J"], ["IMAGE_VERSION", "1.0.0"], ["IMAGE_DOMAIN", "d"], ["IMAGE_ROLE", "r"]]));
+    expect(problems).toEqual(["IMAGE_NAME 'a\\u{202e}b\\u{1b}[2J' is not a name matching ^[a-z0-9][a-z0-9._-]*$"]);
+  });
+});
