@@ -90,6 +90,17 @@ describeImage("runner-base image", () => {
     expect(ro.stderr).toContain("Read-only file system");
   });
 
+  test("C-HOME-1 C-CHECK-5: runner check finds HOME writable for an arbitrary uid in group 0 (PASS), and says so when a read-only root makes it not (WARN)", async () => {
+    await need();
+    const homeLine = async (extra: string[]) => {
+      const r = await run(["--user", "123456:0", ...noPasswd(), ...extra, BASE_TAG, "check", "--json"]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === "home");
+    };
+    expect(await homeLine([])).toMatchObject({ status: "PASS" });
+    expect(await homeLine(readOnly())).toMatchObject({ status: "WARN" });
+  });
+
   test("C-IMAGE-3: the OCI labels equal the manifest values, the commit, and the base it was built FROM", async () => {
     await need();
     const want = expectedContract().image;
