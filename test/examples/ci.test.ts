@@ -2,9 +2,11 @@
 // GitLab's docker executor (entrypoint overridden, the job script run by a
 // shell), GitHub Actions container jobs (a `tail -f /dev/null` container and
 // steps run with `exec`), and Kubernetes' restricted settings (arbitrary
-// uid, gid 0, read-only root, no passwd entry). GitLab, GitHub and
-// Kubernetes themselves cannot run here; these are their engine-level
-// equivalents. Needs `bun run examples` (after `bun run image`).
+// uid, gid 0, read-only root, no passwd entry), on podman and docker.
+// GitHub Actions cannot run here (no runner works offline): this is its
+// engine-level equivalent. GitLab CI and Kubernetes YAML also run for real:
+// gitlab.test.ts (gitlab-ci-local) and kube.test.ts (podman kube play).
+// Needs `bun run examples` (after `bun run image`).
 import { expect, test } from "bun:test";
 import { describeImage, engine } from "../image/engine.ts";
 import { exampleTag, lines, noPasswd, readOnly, requireImage, runExample, SLOW } from "./lib.ts";
