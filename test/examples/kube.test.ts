@@ -63,7 +63,9 @@ describeImage("Kubernetes manifests of docs/CI.md (podman kube play)", () => {
     expect({ code: r.code, logs: r.logs }).toMatchObject({ code: 0 });
     expect(r.logs).toMatch(/localhost +: ok=2 +changed=0 +unreachable=0 +failed=0/);
     // What the process itself saw (/proc/self/status of the playbook's command).
-    expect(r.logs).toContain('"uid=1000680000 gid=0"');
+    // shareProcessNamespace: the pod's infra container (its init) is PID 1, not the plugin.
+    expect(r.logs).toMatch(/"uid=1000680000 gid=0 pid1=(\S+)"/);
+    expect(r.logs.match(/pid1=(\S+)"/)![1]).not.toMatch(/ansible|python|runner/);
     expect(r.logs).toContain('"CapEff:\\t0000000000000000"');
     expect(r.logs).toContain('"NoNewPrivs:\\t1"');
     expect(r.logs).toContain('"Seccomp:\\t2"');
