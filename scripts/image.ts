@@ -158,14 +158,15 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
 /** Reads one file out of an image (create, cp, rm: works the same on podman and docker). */
 export function extractFile(engine: string, image: string, path: string): Uint8Array {
   const env = engineEnv(engine);
-  const created = Bun.spawnSync([engine, "create", image], { env, stdout: "pipe", stderr: "pipe" });
+  if (!imageExists(engine, image)) throw new ImageError(`no image ${image} in ${engine}'s store (nothing is pulled)`);
+  const created = Bun.spawnSync([engine, "create", "--pull=never", image], { env, stdout: "pipe", stderr: "pipe" });
   if (created.exitCode !== 0) throw new ImageError(`cannot create a container of ${image}: ${created.stderr.toString().trim().split("\n").pop()}`);
   const id = created.stdout.toString().trim();
   const dir = mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "runner-extract-"));
   try {
     const out = join(dir, "file");
     const cp = Bun.spawnSync([engine, "cp", `${id}:${path}`, out], { env, stdout: "pipe", stderr: "pipe" });
-    if (cp.exitCode !== 0) throw new ImageError(`${image} has no ${path}: ${cp.stderr.toString().trim().split("\n").pop()}`);
+    if (cp.exitCode !== 0) throw new ImageError(`${image} has no ${path}`);
     return readFileSync(out);
   } finally {
     Bun.spawnSync([engine, "rm", "-f", id], { env, stdout: "ignore", stderr: "ignore" });

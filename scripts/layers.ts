@@ -98,7 +98,7 @@ export function readLayers(image: string, engine = findEngine(), gzip = true): L
       return {
         digest: `sha256:${createHash("sha256").update(tar).digest("hex")}`,
         bytes: tar.length,
-        gzipBytes: gzip ? Bun.gzipSync(tar, { level: 6 }).length : 0,
+        gzipBytes: gzip ? Bun.gzipSync(tar as Uint8Array<ArrayBuffer>, { level: 6 }).length : 0,
         entries: readTar(tar),
       };
     });
@@ -110,7 +110,8 @@ export function readLayers(image: string, engine = findEngine(), gzip = true): L
 /**
  * Regular files of a layer at index `since` or above that re-add a path an
  * earlier layer, also at `since` or above, added with the same bytes: stored
- * twice for nothing. A whiteout of the path in between resets it.
+ * twice for nothing. A whiteout of the path in between resets it; empty
+ * files are not counted (a second tar header is all they cost).
  */
 export function duplicates(layers: Layer[], since = 0): Duplicate[] {
   const seen = new Map<string, { sha256: string; layer: number }>();
@@ -119,7 +120,8 @@ export function duplicates(layers: Layer[], since = 0): Duplicate[] {
     for (const e of layer.entries) {
       const m = /^(.*)\/\.wh\.([^/]*)$/.exec(e.path);
       if (m) { seen.delete(`${m[1]}/${m[2]}`); continue; }
-      if (e.type !== "file") continue;
+      // An empty file stores nothing twice (apt touches /etc/.pwd.lock, for one).
+      if (e.type !== "file" || e.size === 0) continue;
       const before = seen.get(e.path);
       if (before && before.sha256 === e.sha256 && i >= since && before.layer >= since) {
         out.push({ path: e.path, sha256: e.sha256!, size: e.size, layer: i, earlier: before.layer });
