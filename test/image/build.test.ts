@@ -127,6 +127,14 @@ describeImage("building runner-base", () => {
   if (why) test.skip(`C-IMAGE-10: two --no-cache builds give the same image ID and digest (SKIPPED: ${why})`, sameImageId);
   else test("C-IMAGE-10: two --no-cache builds of the same commit from the same bases give the same image ID and digest", sameImageId);
 
+  test("C-SBOM-3: two --no-cache builds of the same commit give byte-identical SBOMs (on every engine)", async () => {
+    await need();
+    if (!rebuild2 || rebuild2.code !== 0) throw new Error("the second rebuild failed");
+    const a = await digests(REBUILD, [SBOM_PATH]);
+    expect(a[0]).toMatch(/^[0-9a-f]{64}  /);
+    expect(await digests(REBUILD2, [SBOM_PATH])).toEqual(a);
+  });
+
   test("C-IMAGE-8: two builds of the same commit give an identical runner binary", async () => {
     await need();
     const a = await digests(BASE_TAG, ["/usr/local/bin/runner"]);
