@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN_VERSION, buildArgs, isPodman, plan, PUBLIC_BASE_IMAGE, SBOM_PATH, VERSION, type Plan } from "../../scripts/image.ts";
+import { BUN_VERSION, buildArgs, cacheArgs, isPodman, timestampArgs, plan, PUBLIC_BASE_IMAGE, SBOM_PATH, VERSION, type Plan } from "../../scripts/image.ts";
 import { BASE_TAG, ENGINE, ROOT, describeImage, engine, engineEnv, inspectImage, requireImage } from "./engine.ts";
 
 // Each test starts containers; bun's default limit is 5 s (bunfig's is not applied).
@@ -38,6 +38,18 @@ async function digests(image: string, files: string[]): Promise<string[]> {
   const sizes = await engine(["run", "--rm", "--entrypoint", "/usr/bin/stat", image, "-c", "%s %n", ...files]);
   return [...r.stdout.trim().split("\n"), ...sizes.stdout.trim().split("\n")];
 }
+
+test("C-IMAGE-10: RUNNER_NO_CACHE=1 makes bun run image build with --no-cache; podman builds get --timestamp SOURCE_DATE_EPOCH", () => {
+  expect(cacheArgs({ RUNNER_NO_CACHE: "1" })).toEqual(["--no-cache"]);
+  expect(cacheArgs({})).toEqual([]);
+  expect(cacheArgs({ RUNNER_NO_CACHE: "0" })).toEqual([]);
+  expect(timestampArgs("/usr/bin/podman", "1795955416")).toEqual(["--timestamp", "1795955416"]);
+  expect(timestampArgs("/usr/bin/docker", "1795955416")).toEqual([]);
+  // main() passes both: the same buildArgs the tests rebuild with, plus cacheArgs().
+  const script = readFileSync(join(ROOT, "scripts", "image.ts"), "utf8");
+  expect(script).toContain("buildArgs(p, target, tag, cacheArgs())");
+  expect(script).toContain('"build", "--network=none", ...timestampArgs(p.engine, p.epoch)');
+});
 
 describeImage("building runner-base", () => {
   let p: Plan | null = null;

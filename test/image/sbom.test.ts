@@ -18,10 +18,17 @@ setDefaultTimeout(120_000);
 
 const sha256 = (b: string | Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-async function inImage(image: string, cmd: string[]): Promise<string> {
-  const r = await engine(["run", "--rm", "--user", "0", "--entrypoint", cmd[0]!, image, ...cmd.slice(1)]);
-  if (r.code !== 0) throw new Error(`${cmd.join(" ")} in ${image} failed: ${r.stderr.trim()}`);
-  return r.stdout;
+const seen = new Map<string, Promise<string>>();
+/** Runs one command in a container of image (as root), once per image and command: the images do not change. */
+function inImage(image: string, cmd: string[]): Promise<string> {
+  const key = JSON.stringify([image, cmd]);
+  if (!seen.has(key)) {
+    seen.set(key, engine(["run", "--rm", "--user", "0", "--entrypoint", cmd[0]!, image, ...cmd.slice(1)]).then((r) => {
+      if (r.code !== 0) throw new Error(`${cmd.join(" ")} in ${image} failed: ${r.stderr.trim()}`);
+      return r.stdout;
+    }));
+  }
+  return seen.get(key)!;
 }
 
 const IMAGES: Array<{ tag: string; name: string; how: string; runner: boolean }> = [
