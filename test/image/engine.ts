@@ -2,9 +2,10 @@
 //
 // Every describeImage() block runs once per engine, as a named variant:
 // "[podman] runner-base image > C-IMAGE-5: …" and "[docker] runner-base image
-// > C-IMAGE-5: …". Inside a block, engine(), engineName(), readOnly() and
-// noPasswd() speak to that variant's engine, so a test written once runs on
-// both. RUNNER_ENGINES (comma-separated, default "podman,docker") picks the
+// > C-IMAGE-5: …". Inside a block (its hooks, its tests, and the block's own
+// body while it declares them), engine(), engineName(), currentEngine(),
+// engineEnv(), readOnly() and noPasswd() speak to that variant's engine, so a
+// test written once runs on both. RUNNER_ENGINES (comma-separated, default "podman,docker") picks the
 // variants; an engine that is missing FAILS its variant with a message that
 // says what to install (never a silent skip). RUNNER_SKIP_IMAGE_TESTS=1 skips
 // every variant with a loud notice (used by `bun test` inside the
@@ -32,6 +33,12 @@ export const SKIP_IMAGE_TESTS = process.env.RUNNER_SKIP_IMAGE_TESTS === "1";
 type Variant = { name: EngineName; path: string };
 /** The engine of the describeImage block whose tests are running. */
 let current: Variant | null = null;
+
+/** The path of the current variant's engine (e.g. /usr/bin/podman, /usr/bin/docker). */
+export function currentEngine(): string {
+  if (!current) throw new Error("currentEngine() outside a describeImage block");
+  return current.path;
+}
 
 /** The name of the current variant's engine ("podman" or "docker"). */
 export function engineName(): EngineName {
@@ -132,7 +139,9 @@ export function describeImage(name: string, fn: () => void, opts: { only?: Engin
         return;
       }
       test(`${wanted} answers`, () => { if (why) throw new Error(why); });
-      fn();
+      // Collection time too: a block may ask its engine while declaring its tests.
+      current = variant;
+      try { fn(); } finally { current = null; }
     });
   }
 }
