@@ -5,9 +5,9 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { HARDENING_FLAGS, ROOT } from "./build.ts";
 
-export function buildMaterialize(outfile = join(ROOT, "dist", "runner-materialize")): void {
+export function buildMaterialize(outfile = join(ROOT, "dist", "runner-materialize"), extra: string[] = []): void {
   mkdirSync(join(outfile, ".."), { recursive: true });
-  const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS, join(ROOT, "src", "materialize.ts"), "--outfile", outfile],
+  const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS, ...extra, join(ROOT, "src", "materialize.ts"), "--outfile", outfile],
     { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) {
     console.error(`build-materialize: bun build failed with exit code ${r.exitCode}`);

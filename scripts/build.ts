@@ -12,11 +12,12 @@ export const HARDENING_FLAGS = [
   "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
 ];
 
-export function build(outfile = join(ROOT, "dist", "runner")): void {
+/** `extra`: more `bun build` flags, e.g. scripts/cross.ts's --target and --compile-executable-path. */
+export function build(outfile = join(ROOT, "dist", "runner"), extra: string[] = []): void {
   const { version } = JSON.parse(require("node:fs").readFileSync(join(ROOT, "package.json"), "utf8"));
   mkdirSync(join(outfile, ".."), { recursive: true });
   const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS,
-    "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`,
+    "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`, ...extra,
     join(ROOT, "src", "runner.ts"), "--outfile", outfile], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error(`bun build failed with exit code ${r.exitCode}`);
 }

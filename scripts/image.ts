@@ -6,6 +6,9 @@
 //   RUNNER_BUN_IMAGE   the build stage's base   (default docker.io/oven/bun:BUN_VERSION)
 //   RUNNER_BASE_IMAGE  the runtime's base        (default docker.io/library/debian:bookworm-slim)
 //   CONTAINERS_CONF    for podman, default scripts/containers.conf
+//   RUNNER_PLATFORMS   e.g. linux/amd64,linux/arm64 (podman only): one image per
+//                      platform, TAG-ARCH, and TAG a manifest list of them
+//                      (scripts/multiarch.ts); default: the build machine's only
 // When RUNNER_BUN_IMAGE / RUNNER_BASE_IMAGE are unset and a public default is
 // not in the local store but the image `bun run bases` makes is, that one is
 // used (and named): on a machine without a registry `bun run bases && bun
@@ -15,6 +18,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
+import { provide } from "./cross.ts";
+import { archTag, hostArch, imageArch, manifestList, targetPlatforms, withEmulation } from "./multiarch.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -113,8 +118,8 @@ export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, strin
   return ociLabels(image, p.baseImage.ref);
 }
 
-/** `ENGINE build` arguments (without the engine) for one target. */
-export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = []): string[] {
+/** `ENGINE build` arguments (without the engine) for one target, tagged `tags` (default: TAG and its :latest). */
+export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = [], tags = [tag, latestOf(tag)]): string[] {
   const arg = (k: string, v: string) => ["--build-arg", `${k}=${v}`];
   return [
     "build", "--network=none", "-f", join(ROOT, "Containerfile"), "--target", target,
@@ -123,7 +128,7 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
     ...arg("RUNNER_WORKDIR", p.runtime.get("RUNNER_WORKDIR") ?? "/workspace"),
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...extra, "-t", tag, "-t", latestOf(tag), ROOT,
+    ...extra, ...tags.flatMap((t) => ["-t", t]), ROOT,
   ];
 }
 
@@ -135,14 +140,54 @@ function main(): number {
   say(`runtime FROM ${p.baseImage.ref} (${p.baseImage.why})`);
   say(`revision ${p.revision}, SOURCE_DATE_EPOCH ${p.epoch} (${p.image.get("IMAGE_CREATED")})`);
   if (p.dirty) say("warning: the working tree has uncommitted changes; the image names the commit HEAD all the same");
-  for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
+  const { arches, multi } = targetPlatforms(p.engine);
+  const build = (target: "runtime" | "sdk", tag: string, args: string[]) => {
     say(`building ${tag}`);
     const started = performance.now();
-    const r = Bun.spawnSync([p.engine, ...buildArgs(p, target, tag)], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
+    const r = Bun.spawnSync([p.engine, ...args], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
     if (r.exitCode !== 0) throw new ImageError(`${p.engine} build of ${tag} failed (exit ${r.exitCode}); see the output above`);
     say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  };
+  if (!multi) {
+    for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) build(target, tag, buildArgs(p, target, tag));
+    return 0;
   }
+  // Multi-platform (RUNNER_PLATFORMS): the compile stage runs here, on the
+  // build machine's platform; another platform gets cross-compiled binaries
+  // (scripts/cross.ts puts its Bun runtime into the context) in a runtime
+  // stage FROM that platform's base, whose RUN steps run under qemu.
+  say(`platforms ${arches.map((a) => `linux/${a}`).join(", ")} (RUNNER_PLATFORMS); compile stage on linux/${hostArch()}`);
+  for (const arch of arches) if (arch !== hostArch()) say(`cross-compiling for ${arch} with ${provide(arch)}`);
+  withEmulation(arches, () => {
+    for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
+      const members: string[] = [];
+      for (const arch of arches) {
+        const q = { ...p, baseImage: platformBase(p, arch) };
+        const own = archTag(tag, arch);
+        build(target, own, buildArgs(q, target, own, ["--platform", `linux/${arch}`], [own]));
+        const got = imageArch(p.engine, engineEnv(p.engine), own);
+        if (got !== arch) throw new ImageError(`${own} was built for '${got}', not ${arch} (is ${q.baseImage.ref} a ${arch} image or a list holding one?)`);
+        members.push(own);
+      }
+      for (const list of [tag, latestOf(tag)]) manifestList(p.engine, engineEnv(p.engine), list, members);
+      say(`${tag} and ${latestOf(tag)}: manifest lists of ${members.join(", ")}`);
+    }
+  });
   return 0;
+}
+
+/**
+ * The runtime base for one platform: the local one `bun run bases` made for
+ * that platform (…:bookworm-slim-ARCH), when the local base is in use; else
+ * the chosen reference, from which the engine takes the platform's image.
+ */
+export function platformBase(p: Plan, arch: string): Base {
+  if (p.baseImage.ref !== LOCAL_BASE_IMAGE) return p.baseImage;
+  const ref = archTag(LOCAL_BASE_IMAGE, arch);
+  if (!imageExists(p.engine, ref)) {
+    throw new ImageError(`${ref} is missing: run 'RUNNER_PLATFORMS=${process.env.RUNNER_PLATFORMS ?? ""} bun run bases' first`);
+  }
+  return { ref, why: `the ${arch} image of 'bun run bases'` };
 }
 
 if (import.meta.main) {
