@@ -156,13 +156,14 @@ function main(): number {
   // build machine's platform; another platform gets cross-compiled binaries
   // (scripts/cross.ts puts its Bun runtime into the context) in a runtime
   // stage FROM that platform's base, whose RUN steps run under qemu.
-  say(`platforms ${arches.map((a) => `linux/${a}`).join(", ")} (RUNNER_PLATFORMS); compile stage on linux/${hostArch()}`);
+  const bunImage = hostImage(p.engine, p.bunImage.ref);
+  say(`platforms ${arches.map((a) => `linux/${a}`).join(", ")} (RUNNER_PLATFORMS); compile stage on linux/${hostArch()}, FROM ${bunImage.ref} (${bunImage.why})`);
   for (const arch of arches) if (arch !== hostArch()) say(`cross-compiling for ${arch} with ${provide(arch)}`);
   withEmulation(arches, () => {
     for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
       const members: string[] = [];
       for (const arch of arches) {
-        const q = { ...p, baseImage: platformBase(p, arch) };
+        const q = { ...p, bunImage, baseImage: platformBase(p, arch) };
         const own = archTag(tag, arch);
         build(target, own, buildArgs(q, target, own, ["--platform", `linux/${arch}`], [own]));
         const got = imageArch(p.engine, engineEnv(p.engine), own);
@@ -174,6 +175,29 @@ function main(): number {
     }
   });
   return 0;
+}
+
+/**
+ * The build stage's image for the build machine's platform, by image ID.
+ * `FROM --platform=$BUILDPLATFORM` keeps the compile stage on the build
+ * machine with BuildKit and newer buildah, but buildah 1.28 (Debian 12)
+ * ignores it and takes the target platform's image of a name; an image ID
+ * is used as it is. Pulled first when it is not in the local store.
+ */
+export function hostImage(engine: string, ref: string): Base {
+  const env = engineEnv(engine);
+  const id = () => {
+    const r = Bun.spawnSync([engine, "image", "inspect", "--format", "{{.Id}} {{.Architecture}}", ref], { env, stdout: "pipe", stderr: "ignore" });
+    return r.exitCode === 0 ? r.stdout.toString().trim().split(" ") : null;
+  };
+  let got = id();
+  if (!got) {
+    const r = Bun.spawnSync([engine, "pull", "--platform", `linux/${hostArch()}`, ref], { env, stdout: "ignore", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new ImageError(`cannot pull ${ref}: ${r.stderr.toString().trim().split("\n").pop()}`);
+    got = id();
+  }
+  if (!got || got[1] !== hostArch()) throw new ImageError(`${ref} has no linux/${hostArch()} image for the compile stage`);
+  return { ref: got[0]!, why: `the linux/${hostArch()} image of ${ref}` };
 }
 
 /**
