@@ -115,7 +115,8 @@ export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, 
     const bun = bunImage();
     if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
   }
-  for (const [key, value] of ociLabels(identity, base)) args.push("--label", `${key}=${value}`);
+  // The label names runner-base as users know it (a platform's image is in its list).
+  for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
   if (arch) args.push("--platform", `linux/${arch}`);
   return args;

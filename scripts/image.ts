@@ -88,6 +88,8 @@ export type Plan = {
   image: Map<string, string>;
   runtime: Map<string, string>;
   dirty: boolean;
+  /** the `.base.name` label when it differs from baseImage (a platform's image of a multi-platform base names the list) */
+  baseName?: string;
 };
 
 /** Everything a build needs, decided before the engine runs. */
@@ -115,7 +117,7 @@ export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, strin
     image.set("IMAGE_NAME", "runner-sdk");
     image.set("IMAGE_DESCRIPTION", "Build tools for domain images on runner-base: runner-materialize and the base contract");
   }
-  return ociLabels(image, p.baseImage.ref);
+  return ociLabels(image, p.baseName ?? p.baseImage.ref);
 }
 
 /** `ENGINE build` arguments (without the engine) for one target, tagged `tags` (default: TAG and its :latest). */
@@ -163,7 +165,7 @@ function main(): number {
     for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
       const members: string[] = [];
       for (const arch of arches) {
-        const q = { ...p, bunImage, baseImage: platformBase(p, arch) };
+        const q = { ...p, bunImage, baseImage: platformBase(p, arch), baseName: p.baseImage.ref };
         const own = archTag(tag, arch);
         build(target, own, buildArgs(q, target, own, ["--platform", `linux/${arch}`], [own]));
         const got = imageArch(p.engine, engineEnv(p.engine), own);

@@ -49,7 +49,11 @@ afterAll(() => { if (change) restore(change); });
 
 const own = (tag: string) => archTag(tag, ARCH);
 const host = (tag: string) => archTag(tag, HOST);
-const run = (image: string, args: string[], engineArgs: string[] = []) => engine(["run", "--rm", ...engineArgs, image, ...args], { timeoutMs: 120_000 });
+/** `run --rm` with --platform of the image's architecture (else podman warns on stderr that it differs from the host's). */
+const run = (image: string, args: string[], engineArgs: string[] = []) => {
+  const arch = image.endsWith(`-${ARCH}`) ? ARCH : HOST;
+  return engine(["run", "--rm", "--platform", `linux/${arch}`, ...engineArgs, image, ...args], { timeoutMs: 120_000 });
+};
 
 /** The ELF e_machine of a file in an image, as od prints it ("b7 00": aarch64, "3e 00": x86-64). */
 async function elfMachine(image: string, path: string): Promise<string> {
@@ -71,6 +75,10 @@ const body = () => {
       }
       const arch = await engine(["image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", own(tag)]);
       expect({ tag: own(tag), arch: arch.stdout.trim() }).toEqual({ tag: own(tag), arch: `linux/${ARCH}` });
+      // Same configuration and labels (the base named by its multi-platform tag) as the build machine's image.
+      const [a, b] = await Promise.all([own(tag), host(tag)].map(async (t) => JSON.parse((await engine(["image", "inspect", t])).stdout)[0].Config));
+      expect({ tag, labels: a.Labels, user: a.User, entrypoint: a.Entrypoint, cmd: a.Cmd, workdir: a.WorkingDir })
+        .toEqual({ tag, labels: b.Labels, user: b.User, entrypoint: b.Entrypoint, cmd: b.Cmd, workdir: b.WorkingDir });
     }
   });
 
@@ -79,7 +87,7 @@ const body = () => {
     const u = await run(own(BASE_TAG), ["-m"], ["--entrypoint", "uname"]);
     expect({ code: u.code, out: u.stdout.trim() }).toEqual({ code: 0, out: "aarch64" });
     // Through the manifest list too: the engine picks the arm64 image for --platform.
-    const l = await run(BASE_TAG, ["-m"], ["--platform", `linux/${ARCH}`, "--entrypoint", "uname"]);
+    const l = await engine(["run", "--rm", "--platform", `linux/${ARCH}`, "--entrypoint", "uname", BASE_TAG, "-m"]);
     expect({ code: l.code, out: l.stdout.trim() }).toEqual({ code: 0, out: "aarch64" });
     expect(await elfMachine(own(BASE_TAG), "/usr/local/bin/runner")).toBe("b7 00");
     expect(await elfMachine(own(SDK_TAG), "/usr/local/bin/runner-materialize")).toBe("b7 00");
@@ -135,10 +143,11 @@ const body = () => {
     expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version).toBe(BUN_VERSION);
     const tmp = mkdtempSync(join(tmpdir(), "runner-cross-"));
     try {
-      build(join(tmp, "a"), crossFlags(ARCH, dir));
-      build(join(tmp, "b"), crossFlags(ARCH, dir));
-      const a = readFileSync(join(tmp, "a"));
-      const b = readFileSync(join(tmp, "b"));
+      // Same file name in two folders: bun embeds the executable's name.
+      build(join(tmp, "a", "runner"), crossFlags(ARCH, dir));
+      build(join(tmp, "b", "runner"), crossFlags(ARCH, dir));
+      const a = readFileSync(join(tmp, "a", "runner"));
+      const b = readFileSync(join(tmp, "b", "runner"));
       expect(a.equals(b)).toBe(true);
       expect([a[18], a[19]]).toEqual([0xb7, 0x00]);
     } finally {
