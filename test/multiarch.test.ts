@@ -1,7 +1,8 @@
 // RUNNER_PLATFORMS and the multi-platform helpers (C-MULTIARCH-1), as pure
 // functions; the images themselves are tested in test/image/arm64.test.ts.
 import { describe, expect, test } from "bun:test";
-import { decode, encode } from "../scripts/binfmt.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { decode, enable, encode, registered, restore } from "../scripts/binfmt.ts";
 import { crossFlags, TARGETS } from "../scripts/cross.ts";
 import { archTag, parsePlatforms, PlatformError } from "../scripts/multiarch.ts";
 
@@ -42,5 +43,35 @@ describe("RUNNER_PLATFORMS", () => {
       expect(decode(encode(c))).toEqual(c);
     }
     expect(decode("mounted,qemu-aarch64,rm -rf /,")).toEqual({ mounted: true, enabled: ["qemu-aarch64"] });
+  });
+});
+
+// The real kernel setting: turned on for arm64, then back to what it was.
+const state = () => {
+  const mounted = existsSync("/proc/sys/fs/binfmt_misc/status");
+  const entry = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
+  return { mounted, aarch64: mounted && existsSync(entry) ? readFileSync(entry, "utf8").split("\n")[0] : "absent" };
+};
+const why = process.getuid?.() !== 0 ? "not root" : !Bun.which("update-binfmts") ? "binfmt-support is not installed" : process.arch !== "x64" ? "the build machine is not amd64" : null;
+if (why) console.warn(`\n!!! SKIPPED binfmt registration test: ${why}.\n`);
+describe.skipIf(why !== null)("binfmt_misc registration (scripts/binfmt.ts)", () => {
+  test("C-MULTIARCH-1: enable makes arm64 binaries runnable; restore leaves binfmt_misc exactly as it was found", () => {
+    const before = state();
+    const change = enable("arm64");
+    try {
+      expect(registered("arm64")).toBe(true);
+      expect(state().aarch64).toBe("enabled");
+    } finally {
+      restore(change);
+    }
+    expect(state()).toEqual(before);
+    // Nothing to do when it is registered already: an empty change.
+    const again = enable("arm64");
+    try {
+      expect(enable("arm64")).toEqual({ mounted: false, enabled: [] });
+    } finally {
+      restore(again);
+    }
+    expect(state()).toEqual(before);
   });
 });
