@@ -51,8 +51,9 @@ describeImage("building runner-base", () => {
     const lines = text.split("\n").filter((l) => !l.startsWith("#"));
     expect(lines).toContain(`ARG BUN_IMAGE=${PUBLIC_BUN_IMAGE}`);
     expect(lines).toContain(`ARG BASE_IMAGE=${PUBLIC_BASE_IMAGE}`);
-    const froms = lines.filter((l) => /^FROM /.test(l)).map((l) => l.split(/\s+/)[1]);
-    expect(froms).toEqual(["${BUN_IMAGE}", "${BASE_IMAGE}", "${BASE_IMAGE}"]);
+    // FROM [--platform=…] IMAGE [AS NAME]: a build argument, or an earlier stage (compile → build, C-MULTIARCH-1).
+    const froms = lines.filter((l) => /^FROM /.test(l)).map((l) => l.split(/\s+/).slice(1).filter((w) => !w.startsWith("--platform="))[0]);
+    expect(froms).toEqual(["${BUN_IMAGE}", "compile", "${BASE_IMAGE}", "${BASE_IMAGE}"]);
     const run = lines.join("\n");
     expect(run).not.toMatch(/\b(apt-get|apt|dpkg -i|npm|bun (add|install|i)|pip|curl|wget)\b/);
   });
