@@ -8,13 +8,13 @@
 #   localhost/runner-bases/bun:BUN_VERSION       that image plus the bun binary
 #                                                of the npm package (npm ci first)
 # An image that already exists is kept unless --force is given.
-# With RUNNER_PLATFORMS=linux/amd64,linux/arm64 (podman only) the Debian image
-# is built for each platform (a foreign one by `debootstrap --foreign`, then the
-# second stage in a chroot under qemu, binfmt registered for the time of the
-# build), tagged …:bookworm-slim-ARCH, and bookworm-slim becomes a manifest
-# list of them; the Bun image is built for the build machine only (the build
-# stage always runs there), and the aarch64/x64 Bun runtime for
-# cross-compiling comes from the npm package (see scripts/cross.ts).
+# With RUNNER_PLATFORMS=linux/amd64,linux/arm64 (podman only) both images are
+# built for each platform and the build machine's, tagged TAG-ARCH
+# (…:bookworm-slim-arm64, …/bun:VERSION-arm64), and TAG becomes a manifest
+# list of them. A foreign Debian: `debootstrap --foreign`, then the second
+# stage in a chroot under qemu (binfmt registered for the time of the build,
+# scripts/binfmt.ts); a foreign Bun: the npm package @oven/bun-linux-aarch64
+# at the same version (scripts/cross.ts, which the cross-compiler uses too).
 # Environment: RUNNER_ENGINE (podman or docker; default podman, then docker),
 # RUNNER_PLATFORMS (default: the build machine's platform),
 # RUNNER_DEBIAN_MIRROR (default: the first bookworm URI in apt's sources),
