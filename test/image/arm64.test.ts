@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { enable, restore, type Change } from "../../scripts/binfmt.ts";
 import { BUN_VERSION, crossFlags, provide } from "../../scripts/cross.ts";
 import { build } from "../../scripts/build.ts";
-import { exampleTag } from "../../scripts/examples.ts";
+import { exampleTag, MULTI_PLATFORM_EXAMPLES } from "../../scripts/examples.ts";
 import { archTag, hostArch, parsePlatforms } from "../../scripts/multiarch.ts";
 import { BASE_TAG, SDK_TAG, VERSION, SKIP_IMAGE_TESTS, describeImage, engine, requireImage } from "./engine.ts";
 
@@ -63,8 +63,8 @@ async function elfMachine(image: string, path: string): Promise<string> {
 }
 
 const body = () => {
-  test("C-MULTIARCH-1: runner-base, runner-sdk, hello and typescript are manifest lists of linux/amd64 and linux/arm64", async () => {
-    for (const tag of [BASE_TAG, SDK_TAG, exampleTag("hello"), exampleTag("typescript")]) {
+  test("C-MULTIARCH-1: runner-base, runner-sdk, hello, kubectl and typescript are manifest lists of linux/amd64 and linux/arm64", async () => {
+    for (const tag of [BASE_TAG, SDK_TAG, ...[...MULTI_PLATFORM_EXAMPLES].map(exampleTag)]) {
       await requireImage(own(tag), "RUNNER_PLATFORMS=linux/amd64,linux/arm64 bun run image (and … bun run examples)");
       for (const list of [tag, tag.replace(/:[^:/]+$/, ":latest")]) {
         const r = await engine(["manifest", "inspect", list]);
@@ -136,6 +136,17 @@ const body = () => {
     const [r, s] = await Promise.all([run(own(exampleTag("typescript")), ["report", "--json"]), run(host(exampleTag("typescript")), ["report", "--json"])]);
     expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
     expect(r.stdout).toBe(s.stdout);
+  });
+
+  test("C-MULTIARCH-2: a plugin runs arm64 code: kubectl through runner reports linux/arm64, the same version as on the build machine's platform", async () => {
+    await requireImage(own(exampleTag("kubectl")), "RUNNER_PLATFORMS=linux/amd64,linux/arm64 bun run examples");
+    const args = ["kubectl", "version", "--client", "-o", "json"];
+    const [a, b] = await Promise.all([run(own(exampleTag("kubectl")), args), run(host(exampleTag("kubectl")), args)]);
+    expect({ code: a.code, err: a.stderr }).toEqual({ code: 0, err: "" });
+    const [ca, cb] = [JSON.parse(a.stdout).clientVersion, JSON.parse(b.stdout).clientVersion];
+    expect(ca.platform).toBe(`linux/${ARCH}`);
+    expect(cb.platform).toBe(`linux/${HOST}`);
+    expect(ca.gitVersion).toBe(cb.gitVersion);
   });
 
   test("C-MULTIARCH-1: the cross-compiled runner is deterministic (two builds byte-identical) and an aarch64 executable", () => {
