@@ -94,6 +94,15 @@ const body = () => {
     expect(await elfMachine(host(BASE_TAG), "/usr/local/bin/runner")).not.toBe("b7 00");
   });
 
+  test("C-MULTIARCH-2: the arm64 image holds the same files with the same owners and modes, and the same contract bytes", async () => {
+    await requireImage(own(BASE_TAG));
+    const script = "find /etc/runner /usr/local/bin /usr/local/lib/runner.d /workspace /home -printf '%p %U:%G %m %y\\n' | sort; sha256sum /etc/runner/*; find / -xdev -type f -perm /6000 | wc -l";
+    const [a, b] = await Promise.all([own(BASE_TAG), host(BASE_TAG)].map((t) => run(t, ["-c", script], ["--user", "0", "--entrypoint", "/bin/sh"])));
+    expect({ code: a!.code, err: a!.stderr }).toEqual({ code: 0, err: "" });
+    expect(a!.stdout).toBe(b!.stdout);
+    expect(a!.stdout).toContain("/usr/local/bin/runner 0:0 555 f");
+  });
+
   test("C-MULTIARCH-2: version, info --json and help print the same on arm64 as on the build machine's platform", async () => {
     await requireImage(own(BASE_TAG));
     const v = await run(own(BASE_TAG), ["version"]);
