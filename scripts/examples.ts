@@ -24,11 +24,12 @@
 //
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
 // CONTAINERS_CONF defaults to scripts/containers.conf (test/image/engine.ts).
-// Each build's log goes to .cache/examples/NAME.log. Errors are one line
+// Each build's log goes to .cache/examples/NAME.log, each image's SBOM to
+// .cache/sbom/runner-example-NAME.cdx.json. Errors are one line
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf } from "./image.ts";
+import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf, saveSbom, timestampArgs } from "./image.ts";
 import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
 import { archTag, hostArch, imageArch, manifestList, targetPlatforms, withEmulation } from "./multiarch.ts";
 
@@ -102,26 +103,24 @@ export function bunImage(): string | null {
  * runner-base's and runner-sdk's images of that platform.
  */
 export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest"), arch?: string): string[] {
-  const base = arch ? archTag(BASE_TAG, arch) : BASE_TAG;
-  const sdk = arch ? archTag(SDK_TAG, arch) : SDK_TAG;
   const { epoch, revision } = buildFacts();
   const manifest = routeManifest(parseNamed(readFileSync(manifestPath), "image.manifest"), "image.manifest");
   const identity = new Map(manifest.image);
   identity.set("IMAGE_CREATED", rfc3339(Number(epoch)));
   identity.set("IMAGE_REVISION", revision);
   const args = [
-    "--build-arg", `RUNNER_BASE=${base}`,
-    "--build-arg", `RUNNER_SDK=${sdk}`,
+    "--build-arg", `RUNNER_BASE=${arch ? archTag(BASE_TAG, arch) : BASE_TAG}`,
+    "--build-arg", `RUNNER_SDK=${arch ? archTag(SDK_TAG, arch) : SDK_TAG}`,
     "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`,
     "--build-arg", `IMAGE_REVISION=${revision}`,
   ];
-  if (name === "typescript") {
-    const bun = bunImage();
-    if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
-  }
+  // The typescript example's BUN_IMAGE has no default (the pin is package.json's).
+  if (name === "typescript") args.push("--build-arg", `BUN_IMAGE=${bunImage() ?? PUBLIC_BUN_IMAGE}`);
   // The label names runner-base as users know it (a platform's image is in its list).
   for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
+  // Image creation and file times from SOURCE_DATE_EPOCH, as for runner-base (podman).
+  args.push(...timestampArgs(requireEngine(), epoch));
   if (arch) args.push("--platform", `linux/${arch}`);
   return args;
 }
@@ -152,6 +151,12 @@ export function buildExample(name: string, arch?: string): number {
     throw new ExamplesError(1, `building ${own} failed: ${last} (log: ${log})`);
   }
   if (arch && imageArch(requireEngine(), engineEnv(requireEngine()), own) !== arch) throw new ExamplesError(1, `${own} is not an ${arch} image`);
+  // The build leaves a copy of the image's SBOM on the host (C-SBOM-1); another
+  // platform's as runner-example-NAME-ARCH.
+  const sbomName = arch && arch !== hostArch() ? `runner-example-${name}-${arch}` : `runner-example-${name}`;
+  try { saveSbom(requireEngine(), own, sbomName); } catch (e) {
+    throw new ExamplesError(1, `${own}: ${(e as Error).message}`);
+  }
   return (performance.now() - started) / 1000;
 }
 

@@ -6,6 +6,8 @@
 //   RUNNER_BUN_IMAGE   the build stage's base   (default docker.io/oven/bun:BUN_VERSION)
 //   RUNNER_BASE_IMAGE  the runtime's base        (default docker.io/library/debian:bookworm-slim)
 //   CONTAINERS_CONF    for podman, default scripts/containers.conf
+//   RUNNER_NO_CACHE=1  build without any layer cache (--no-cache): shows that
+//                      the image is reproducible (C-IMAGE-10)
 //   RUNNER_PLATFORMS   e.g. linux/amd64,linux/arm64 (podman only): one image per
 //                      platform, TAG-ARCH, and TAG a manifest list of them
 //                      (scripts/multiarch.ts); default: the build machine's only
@@ -14,8 +16,12 @@
 // used (and named): on a machine without a registry `bun run bases && bun
 // run image` just works. SOURCE_DATE_EPOCH is the commit time and
 // IMAGE_REVISION the commit (git), the OCI labels come from image.manifest.
-// Every build runs with --network=none (C-IMAGE-4). Errors are one line.
-import { existsSync, readFileSync } from "node:fs";
+// Every build runs with --network=none (C-IMAGE-4). With podman the image's
+// creation time and every file time in its layers are SOURCE_DATE_EPOCH
+// (--timestamp), so two builds of a commit give the same image ID and digest
+// (C-IMAGE-10). Each image's SBOM is copied to .cache/sbom/NAME.cdx.json
+// (C-SBOM-1). Errors are one line.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
 import { provide } from "./cross.ts";
@@ -34,6 +40,9 @@ export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
 export const PUBLIC_BASE_IMAGE = "docker.io/library/debian:bookworm-slim";
 export const LOCAL_BUN_IMAGE = `localhost/runner-bases/bun:${BUN_VERSION}`;
 export const LOCAL_BASE_IMAGE = "localhost/runner-bases/debian:bookworm-slim";
+/** Where every image of the project carries its SBOM (src/sbom.ts), and where builds leave copies. */
+export const SBOM_PATH = "/usr/share/runner/sbom.cdx.json";
+export const SBOM_DIR = join(ROOT, ".cache", "sbom");
 
 /** A failure the script reports as one line. */
 export class ImageError extends Error {}
@@ -120,11 +129,30 @@ export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, strin
   return ociLabels(image, p.baseName ?? p.baseImage.ref);
 }
 
+export const isPodman = (engine: string): boolean => /podman$/.test(engine);
+
+/**
+ * Flags that make an engine stamp SOURCE_DATE_EPOCH instead of the wall
+ * clock (C-IMAGE-10). podman/buildah: --timestamp, which sets the image's
+ * creation time and every file time in the layers it writes. docker: the
+ * SOURCE_DATE_EPOCH build argument (always passed) is all there is; BuildKit
+ * uses it from v0.11 (docker 23) and rewrites file times only from v0.13
+ * with buildx (docker 25+, --output type=docker,rewrite-timestamp=true).
+ */
+export function timestampArgs(engine: string, epoch: string): string[] {
+  return isPodman(engine) ? ["--timestamp", epoch] : [];
+}
+
+/** Build without any layer cache when RUNNER_NO_CACHE=1. */
+export function cacheArgs(env: Record<string, string | undefined> = process.env): string[] {
+  return env.RUNNER_NO_CACHE === "1" ? ["--no-cache"] : [];
+}
+
 /** `ENGINE build` arguments (without the engine) for one target, tagged `tags` (default: TAG and its :latest). */
 export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = [], tags = [tag, latestOf(tag)]): string[] {
   const arg = (k: string, v: string) => ["--build-arg", `${k}=${v}`];
   return [
-    "build", "--network=none", "-f", join(ROOT, "Containerfile"), "--target", target,
+    "build", "--network=none", ...timestampArgs(p.engine, p.epoch), "-f", join(ROOT, "Containerfile"), "--target", target,
     ...arg("BUN_IMAGE", p.bunImage.ref), ...arg("BASE_IMAGE", p.baseImage.ref),
     ...arg("SOURCE_DATE_EPOCH", p.epoch), ...arg("IMAGE_REVISION", p.revision),
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
@@ -132,6 +160,33 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...extra, ...tags.flatMap((t) => ["-t", t]), ROOT,
   ];
+}
+
+/** Reads one file out of an image (create, cp, rm: works the same on podman and docker). */
+export function extractFile(engine: string, image: string, path: string): Uint8Array {
+  const env = engineEnv(engine);
+  if (!imageExists(engine, image)) throw new ImageError(`no image ${image} in ${engine}'s store (nothing is pulled)`);
+  const created = Bun.spawnSync([engine, "create", "--pull=never", image], { env, stdout: "pipe", stderr: "pipe" });
+  if (created.exitCode !== 0) throw new ImageError(`cannot create a container of ${image}: ${created.stderr.toString().trim().split("\n").pop()}`);
+  const id = created.stdout.toString().trim();
+  const dir = mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "runner-extract-"));
+  try {
+    const out = join(dir, "file");
+    const cp = Bun.spawnSync([engine, "cp", `${id}:${path}`, out], { env, stdout: "pipe", stderr: "pipe" });
+    if (cp.exitCode !== 0) throw new ImageError(`${image} has no ${path}`);
+    return readFileSync(out);
+  } finally {
+    Bun.spawnSync([engine, "rm", "-f", id], { env, stdout: "ignore", stderr: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Copies an image's SBOM to .cache/sbom/NAME.cdx.json; returns that path. */
+export function saveSbom(engine: string, image: string, name: string): string {
+  mkdirSync(SBOM_DIR, { recursive: true });
+  const path = join(SBOM_DIR, `${name}.cdx.json`);
+  writeFileSync(path, extractFile(engine, image, SBOM_PATH));
+  return path;
 }
 
 function main(): number {
@@ -142,16 +197,25 @@ function main(): number {
   say(`runtime FROM ${p.baseImage.ref} (${p.baseImage.why})`);
   say(`revision ${p.revision}, SOURCE_DATE_EPOCH ${p.epoch} (${p.image.get("IMAGE_CREATED")})`);
   if (p.dirty) say("warning: the working tree has uncommitted changes; the image names the commit HEAD all the same");
+  if (cacheArgs().length) say("RUNNER_NO_CACHE=1: building without any layer cache");
+  if (!isPodman(p.engine)) {
+    say("warning: with docker only the files are reproducible: the image ID and digest change from build to build unless the engine rewrites layer timestamps (docker 25+ with buildx; see docs/IMAGE.md)");
+  }
   const { arches, multi } = targetPlatforms(p.engine);
-  const build = (target: "runtime" | "sdk", tag: string, args: string[]) => {
+  const build = (tag: string, args: string[]) => {
     say(`building ${tag}`);
     const started = performance.now();
     const r = Bun.spawnSync([p.engine, ...args], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
     if (r.exitCode !== 0) throw new ImageError(`${p.engine} build of ${tag} failed (exit ${r.exitCode}); see the output above`);
-    say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const id = Bun.spawnSync([p.engine, "image", "inspect", "--format", "{{.Id}}", tag], { env: engineEnv(p.engine), stdout: "pipe" }).stdout.toString().trim();
+    say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s, image ID ${id}`);
   };
+  const targets = [["runtime", BASE_TAG, "runner-base"], ["sdk", SDK_TAG, "runner-sdk"]] as const;
   if (!multi) {
-    for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) build(target, tag, buildArgs(p, target, tag));
+    for (const [target, tag, name] of targets) {
+      build(tag, buildArgs(p, target, tag, cacheArgs()));
+      say(`SBOM of ${tag}: ${saveSbom(p.engine, tag, name)}`);
+    }
     return 0;
   }
   // Multi-platform (RUNNER_PLATFORMS): the compile stage runs here, on the
@@ -162,14 +226,16 @@ function main(): number {
   say(`platforms ${arches.map((a) => `linux/${a}`).join(", ")} (RUNNER_PLATFORMS); compile stage on linux/${hostArch()}, FROM ${bunImage.ref} (${bunImage.why})`);
   for (const arch of arches) if (arch !== hostArch()) say(`cross-compiling for ${arch} with ${provide(arch)}`);
   withEmulation(arches, () => {
-    for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
+    for (const [target, tag, name] of targets) {
       const members: string[] = [];
       for (const arch of arches) {
         const q = { ...p, bunImage, baseImage: platformBase(p, arch), baseName: p.baseImage.ref };
         const own = archTag(tag, arch);
-        build(target, own, buildArgs(q, target, own, ["--platform", `linux/${arch}`], [own]));
+        build(own, buildArgs(q, target, own, ["--platform", `linux/${arch}`, ...cacheArgs()], [own]));
         const got = imageArch(p.engine, engineEnv(p.engine), own);
         if (got !== arch) throw new ImageError(`${own} was built for '${got}', not ${arch} (is ${q.baseImage.ref} a ${arch} image or a list holding one?)`);
+        // The build machine's SBOM under the image's name, as without RUNNER_PLATFORMS; others as NAME-ARCH.
+        say(`SBOM of ${own}: ${saveSbom(p.engine, own, arch === hostArch() ? name : `${name}-${arch}`)}`);
         members.push(own);
       }
       for (const list of [tag, latestOf(tag)]) manifestList(p.engine, engineEnv(p.engine), list, members);
