@@ -103,6 +103,18 @@ const body = () => {
     expect(a!.stdout).toContain("/usr/local/bin/runner 0:0 555 f");
   });
 
+  test("C-MULTIARCH-2: the arm64 image's SBOM names its own runner (SHA-256 of the aarch64 binary) and arm64 Debian packages", async () => {
+    await requireImage(own(BASE_TAG));
+    const r = await run(own(BASE_TAG), ["-c", "sha256sum /usr/local/bin/runner; cat /usr/share/runner/sbom.cdx.json"], ["--entrypoint", "/bin/sh"]);
+    expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: "" });
+    const nl = r.stdout.indexOf("\n");
+    const sha = r.stdout.slice(0, nl).split(" ")[0];
+    const bom = JSON.parse(r.stdout.slice(nl + 1)) as { components: Array<{ name: string; purl?: string; hashes?: Array<{ alg: string; content: string }> }> };
+    expect(bom.components.find((c) => c.name === "runner")?.hashes).toEqual([{ alg: "SHA-256", content: sha! }]);
+    const arches = new Set(bom.components.flatMap((c) => (c.purl ? [/[?&]arch=([a-z0-9]+)/.exec(c.purl)?.[1]] : [])));
+    expect([...arches].sort()).toEqual(["all", ARCH]);
+  });
+
   test("C-MULTIARCH-2: version, info --json and help print the same on arm64 as on the build machine's platform", async () => {
     await requireImage(own(BASE_TAG));
     const v = await run(own(BASE_TAG), ["version"]);
