@@ -16,6 +16,15 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 step() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
 ENGINES=${RUNNER_ENGINES:-podman,docker}
 
+# Multi-platform (docs/IMAGE.md): on an amd64 machine with podman the images
+# are also built for linux/arm64 and tested under qemu (test/image/arm64.test.ts).
+# RUNNER_SKIP_ARM64=1 opts out; a RUNNER_PLATFORMS already set is kept.
+if [ -z "${RUNNER_PLATFORMS+x}" ] && [ "${RUNNER_SKIP_ARM64:-}" != 1 ] \
+   && [ "$(uname -m)" = x86_64 ] && [ "${RUNNER_ENGINE:-podman}" = podman ]; then
+  export RUNNER_PLATFORMS=linux/amd64,linux/arm64
+fi
+echo "platforms: ${RUNNER_PLATFORMS:-host only}"
+
 step setup;     bash scripts/setup.sh
 step typecheck; bun run typecheck
 step build;     bun run build
@@ -42,9 +51,11 @@ declare -A seconds=()
 IFS=, read -ra engines <<<"$ENGINES"
 for engine in "${engines[@]}"; do
   t0=$SECONDS
-  step "bases ($engine)";    RUNNER_ENGINE=$engine bun run bases
-  step "image ($engine)";    RUNNER_ENGINE=$engine bun run image
-  step "examples ($engine)"; RUNNER_ENGINE=$engine bun run examples
+  # Multi-platform builds are podman's (RUNNER_PLATFORMS); docker builds the build machine's platform.
+  if [ "$engine" = podman ]; then on=(env RUNNER_ENGINE=podman); else on=(env -u RUNNER_PLATFORMS RUNNER_ENGINE="$engine"); fi
+  step "bases ($engine)";    "${on[@]}" bun run bases
+  step "image ($engine)";    "${on[@]}" bun run image
+  step "examples ($engine)"; "${on[@]}" bun run examples
   seconds[$engine]=$((SECONDS - t0))
 done
 
