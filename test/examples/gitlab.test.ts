@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LOCAL_BASE_IMAGE, enginePath } from "../../scripts/image.ts";
 import { describeImage, engine, engineEnv, engineName, ROOT } from "../image/engine.ts";
-import { docBlock, exampleTag, requireImage, SLOW } from "./lib.ts";
+import { docBlock, exampleTag, requireImage, SLOW, untag } from "./lib.ts";
 
 const GCL = join(ROOT, "node_modules", ".bin", "gitlab-ci-local");
 /** The image the pipeline names; the test tags the local example so (nothing is pulled). */
@@ -66,7 +66,7 @@ describeImage("GitLab CI pipeline of docs/CI.md (gitlab-ci-local)", () => {
     const volumes = [...after.volumes].filter((v) => !before.volumes.has(v) && v.startsWith("gcl-"));
     if (containers.length) await engine(["rm", "-f", ...containers]);
     if (volumes.length) await engine(["volume", "rm", "-f", ...volumes]);
-    await engine(["rmi", DOC_IMAGE]);
+    await untag(DOC_IMAGE);
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeImage, engine } from "../image/engine.ts";
-import { docBlock, exampleTag, requireImage, SLOW } from "./lib.ts";
+import { docBlock, exampleTag, requireImage, SLOW, untag } from "./lib.ts";
 
 const DOC = "docs/CI.md";
 /** The image the manifest names; the test tags the local example so (nothing is pulled). */
@@ -35,7 +35,7 @@ describeImage("Kubernetes manifests of docs/CI.md (podman kube play)", () => {
 
   afterAll(async () => {
     for (const file of [pod, rootPod]) await engine(["kube", "down", file]);
-    await engine(["rmi", DOC_IMAGE]);
+    await untag(DOC_IMAGE);
     // kube play builds a pause image for the pods' infra containers; the default kube network is not used here (--network none).
     for (const image of await images()) if (!before.images.has(image) && /podman-pause/.test(image)) await engine(["rmi", "-f", image]);
     if (!before.network) await engine(["network", "rm", "-f", KUBE_NETWORK]);

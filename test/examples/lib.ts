@@ -85,3 +85,13 @@ export function docBlock(doc: string, id: string): string {
   if (!m) throw new Error(`${doc} has no fenced block marked <!-- run: ${id} -->`);
   return `${m[2]}\n`;
 }
+
+/**
+ * Removes one name from an image and nothing else. podman: `untag IMAGE NAME`
+ * (`rmi` of a name that points at a manifest list, as multi-platform builds
+ * make, removes the list and every name of it); docker: `rmi NAME`, which only
+ * untags while other names remain.
+ */
+export function untag(name: string): Promise<EngineResult> {
+  return engine(engineName() === "podman" ? ["untag", name, name] : ["rmi", name]);
+}
