@@ -87,11 +87,15 @@ export function docBlock(doc: string, id: string): string {
 }
 
 /**
- * Removes one name from an image and nothing else. podman: `untag IMAGE NAME`
- * (`rmi` of a name that points at a manifest list, as multi-platform builds
- * make, removes the list and every name of it); docker: `rmi NAME`, which only
- * untags while other names remain.
+ * Gives an example image a second name, e.g. the registry name a document
+ * uses; returns a function that removes that name again and nothing else.
+ * The name goes on the image itself (its ID): with multi-platform builds the
+ * example's tag is a manifest list, and removing a list's second name with
+ * podman removes the list's image too.
  */
-export function untag(name: string): Promise<EngineResult> {
-  return engine(engineName() === "podman" ? ["untag", name, name] : ["rmi", name]);
+export async function alias(name: string, example: string): Promise<() => Promise<EngineResult>> {
+  const id = (await engine(["image", "inspect", "--format", "{{.Id}}", exampleTag(example)])).stdout.trim();
+  const r = await engine(["tag", id, name]);
+  if (r.code !== 0) throw new Error(`tag ${exampleTag(example)} as ${name}: ${r.stderr.trim()}`);
+  return () => engine(["rmi", name]);
 }
