@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time
+PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time perl
   docker.io rsync qemu-user-static binfmt-support libcap2-bin skopeo)
 missing=()
 for p in "${PACKAGES[@]}"; do
