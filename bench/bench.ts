@@ -39,6 +39,8 @@
 //                          with these extra flags, in the same blocks (rows
 //                          "… [LABEL]"; ratios against the plain floor):
 //                          how build flags are judged (repeatable, at most 9)
+//          --also LABEL=PATH  also bench this runner binary in the same blocks
+//                          (rows "… {LABEL}"; built however you like)
 //          --out FILE      default .cache/bench/results.md (+ .json beside it)
 //          --update        also write bench/results.md (the tracked copy)
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -88,6 +90,12 @@ const VARIANTS = option("--variant").map((v) => {
   return { label: v.slice(0, eq), flags: v.slice(eq + 1).split(" ").filter((w) => w !== "") };
 });
 if (VARIANTS.length > 9) fail("--variant: at most 9");
+const ALSO = option("--also").map((v) => {
+  const eq = v.indexOf("=");
+  if (eq < 1 || !existsSync(v.slice(eq + 1))) fail(`--also wants LABEL=PATH of a runner binary, not '${v}'`);
+  return { label: v.slice(0, eq), path: v.slice(eq + 1) };
+});
+if (ALSO.length > 9) fail("--also: at most 9");
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 const IMAGE = `localhost/runner-base:${VERSION}`;
 const FLAGS = [...BUILD_FLAGS, ...EXTRA_FLAGS];
@@ -149,6 +157,7 @@ const SOURCES: Record<string, string> = {
   rn: runnerSource, fl: join(built, "floor"), ff: join(built, "floor-fs"),
   sh: "/bin/sh", ti: "/usr/bin/tini", di: "/usr/bin/dumb-init",
 };
+ALSO.forEach((a, k) => { SOURCES[`a${k + 1}`] = a.path; });
 VARIANTS.forEach((_, k) => {
   SOURCES[`f${k + 1}`] = join(built, `floor-${k + 1}`);
   SOURCES[`r${k + 1}`] = join(built, `runner-${k + 1}`);
@@ -190,6 +199,11 @@ const BENCHES: Bench[] = [
   { label: "runner version", argv: (c) => [copy(c, "rn"), "version"] },
   { label: "runner info --json", argv: (c) => [copy(c, "rn"), "info", "--json"] },
   { label: `runner plugins (${PLUGIN_COUNT} entries)`, argv: (c) => [copy(c, "rn"), "plugins"] },
+  ...ALSO.flatMap((a, k): Bench[] => [
+    { label: `runner true {${a.label}}`, argv: (c) => [copy(c, `a${k + 1}`), "true"] },
+    { label: `runner version {${a.label}}`, argv: (c) => [copy(c, `a${k + 1}`), "version"] },
+    { label: `runner info --json {${a.label}}`, argv: (c) => [copy(c, `a${k + 1}`), "info", "--json"] },
+  ]),
   ...VARIANTS.flatMap((v, k): Bench[] => [
     { label: `Bun floor plugin [${v.label}]`, argv: (c) => [copy(c, `f${k + 1}`), PLUGIN] },
     { label: `runner true [${v.label}]`, argv: (c) => [copy(c, `r${k + 1}`), "true"] },
@@ -270,7 +284,10 @@ if (HAVE_TIME) {
   say(`peak RSS: /usr/bin/time, ${RSS_RUNS} runs × ${COPIES} copies × ${BENCHES.length} commands, interleaved`);
   const lines: string[] = [];
   for (let c = 0; c < COPIES; c++) {
-    BENCHES.forEach((b, i) => lines.push(`/usr/bin/time -a -o rss-${i}-${c} -f %M ${shellWords(b.argv(c))} >/dev/null || exit 1`));
+    // time's report goes to its stderr, appended to the file by the shell: with
+    // -o, time would hold that file open, runner would inherit a descriptor
+    // above 2 and take its pass-through path (bun:ffi), which costs 2.7 MiB.
+    BENCHES.forEach((b, i) => lines.push(`/usr/bin/time -f %M ${shellWords(b.argv(c))} >/dev/null 2>>rss-${i}-${c} || exit 1`));
   }
   inNamespace(f, ["/bin/sh", "-c", `rm -f rss-*\ni=0\nwhile [ $i -lt ${RSS_RUNS} ]; do\n${lines.join("\n")}\ni=$((i+1))\ndone`], "/usr/bin/time");
   BENCHES.forEach((_, i) => {
@@ -446,7 +463,7 @@ runner: ${RUNNER_OVERRIDE ? `\`${RUNNER_OVERRIDE}\`` : "dist/runner, built by `b
 |---|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join("\n")}
 
-${VARIANTS.map((v) => `- [${v.label}]: runner and floor built with \`${v.flags.join(" ")}\` in addition\n`).join("")}- runner true / Bun floor: **${x2(trueRatio)}** (blocks ${range(ratios(iTrue), x2)}); runner true / sh -c 'exec plugin': **${x2(median(ratios(iTrue, iSh)))}**
+${ALSO.map((a) => `- {${a.label}}: runner binary \`${a.path}\`\n`).join("")}${VARIANTS.map((v) => `- [${v.label}]: runner and floor built with \`${v.flags.join(" ")}\` in addition\n`).join("")}- runner true / Bun floor: **${x2(trueRatio)}** (blocks ${range(ratios(iTrue), x2)}); runner true / sh -c 'exec plugin': **${x2(median(ratios(iTrue, iSh)))}**
 - peak RSS, runner true − floor, per copy: ${HAVE_TIME ? rssDeltas(iTrue).map((d) => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(1)}`).join(", ") : "n/a"} MiB
 - size of runner: ${MiB(statSync(runnerSource).size)} (${statSync(runnerSource).size} bytes); Bun floor: ${MiB(statSync(join(built, "floor")).size)}
 - ${IMAGE}: ${imageSize()}
