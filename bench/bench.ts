@@ -41,6 +41,7 @@
 //                          how build flags are judged (repeatable, at most 9)
 //          --also LABEL=PATH  also bench this runner binary in the same blocks
 //                          (rows "… {LABEL}"; built however you like)
+//          --baseline PATH the same as --also baseline=PATH (e.g. main's runner)
 //          --out FILE      default .cache/bench/results.md (+ .json beside it)
 //          --update        also write bench/results.md (the tracked copy)
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -90,7 +91,7 @@ const VARIANTS = option("--variant").map((v) => {
   return { label: v.slice(0, eq), flags: v.slice(eq + 1).split(" ").filter((w) => w !== "") };
 });
 if (VARIANTS.length > 9) fail("--variant: at most 9");
-const ALSO = option("--also").map((v) => {
+const ALSO = [...option("--also"), ...option("--baseline").map((b) => `baseline=${b}`)].map((v) => {
   const eq = v.indexOf("=");
   if (eq < 1 || !existsSync(v.slice(eq + 1))) fail(`--also wants LABEL=PATH of a runner binary, not '${v}'`);
   return { label: v.slice(0, eq), path: v.slice(eq + 1) };
@@ -196,6 +197,9 @@ const BENCHES: Bench[] = [
   { label: "Bun floor plugin", argv: (c) => [copy(c, "fl"), PLUGIN] },
   { label: "Bun floor + node:fs plugin", argv: (c) => [copy(c, "ff"), PLUGIN], note: "diagnostic" },
   { label: "runner true", argv: (c) => [copy(c, "rn"), "true"] },
+  // With descriptors to pass on, runner loads libc (bun:ffi) and execs through
+  // it (C-PLUGIN-11): the price of that path, sh's exec included (compare the sh row).
+  { label: "runner true (3 descriptors passed)", argv: (c) => [copy(c, "sh"), "-c", `exec ${copy(c, "rn")} true 3</etc/hostname 4</etc/hostname 5</etc/hostname`], note: "sh in front" },
   { label: "runner version", argv: (c) => [copy(c, "rn"), "version"] },
   { label: "runner info --json", argv: (c) => [copy(c, "rn"), "info", "--json"] },
   { label: `runner plugins (${PLUGIN_COUNT} entries)`, argv: (c) => [copy(c, "rn"), "plugins"] },

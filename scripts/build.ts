@@ -1,7 +1,8 @@
 // Builds dist/runner: one executable, hardened against the working
 // directory (no .env, bunfig.toml, tsconfig.json or package.json autoload),
-// with the version from package.json compiled in. Deterministic: two builds
-// of the same sources are byte-identical (test/build.test.ts checks it).
+// with the version from package.json and the sha256 of src/runner.ts compiled
+// in (`runner version --json`). Deterministic: two builds of the same
+// sources are byte-identical (test/build.test.ts checks it).
 //
 // `bun build` silently accepts flags it does not know, so a misspelt
 // hardening flag would build a binary without the hardening. The build
@@ -34,8 +35,10 @@ export const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"
 /** Runs `bun build` on src/runner.ts with exactly these flags (and the version --define). */
 export function compile(outfile: string, flags: readonly string[], source = join(ROOT, "src", "runner.ts")): void {
   mkdirSync(join(outfile, ".."), { recursive: true });
+  const sourceSha256 = new Bun.CryptoHasher("sha256").update(readFileSync(source)).digest("hex");
   const r = Bun.spawnSync([process.execPath, "build", ...flags,
     "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(VERSION)}`,
+    "--define", `RUNNER_SOURCE_SHA256=${JSON.stringify(sourceSha256)}`,
     source, "--outfile", outfile], { cwd: ROOT, stdout: "ignore", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`bun build failed with exit code ${r.exitCode}: ${r.stderr.toString().trim().split("\n").pop()}`);
 }
@@ -92,6 +95,7 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
   if (module.includes("RUNNER_BUILD_VERSION") || !module.includes(JSON.stringify(VERSION))) {
     problems.push("--define RUNNER_BUILD_VERSION: the version is not compiled in");
   }
+  if (module.includes("RUNNER_SOURCE_SHA256")) problems.push("--define RUNNER_SOURCE_SHA256: the source digest is not compiled in");
 
   // Run it where a careless runtime would pick up local files.
   const dir = mkdtempSync(join(tmpdir(), "runner-verify-"));
@@ -102,8 +106,10 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
     chmodSync(exe, 0o755);
     writeFileSync(join(dir, "bunfig.toml"), 'preload = ["./preload.js"]\n');
     writeFileSync(join(dir, "preload.js"), `require("node:fs").writeFileSync(${JSON.stringify(join(dir, "PRELOADED"))}, "x");\n`);
-    // runner refuses a non-empty BUN_OPTIONS: a .env that was loaded shows as exit 78.
-    writeFileSync(join(dir, ".env"), "BUN_OPTIONS=--smol\n");
+    // runner reads one variable by name, HOME (for `check`): a .env that was
+    // loaded shows as this HOME in check's output.
+    const marker = "/runner-verify-dotenv-was-loaded";
+    writeFileSync(join(dir, ".env"), `HOME=${marker}\n`);
     writeFileSync(join(dir, "tsconfig.json"), "{}\n");
     writeFileSync(join(dir, "package.json"), "{}\n");
     // runner refuses root: run it as nobody where the build runs as root.
@@ -114,8 +120,14 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
     if (has("--no-compile-autoload-bunfig") && existsSync(join(dir, "PRELOADED"))) {
       problems.push("--no-compile-autoload-bunfig: a bunfig.toml preload in the working directory ran");
     }
-    if (has("--no-compile-autoload-dotenv") && stderr.includes("BUN_OPTIONS")) {
+    // `check` prints every line even without a contract (then it exits 78).
+    // No HOME of ours: a variable already set would win over the .env.
+    const check = Bun.spawnSync([...asUser, exe, "check"], { cwd: dir, env: { PATH: "/usr/bin:/bin" }, stdout: "pipe", stderr: "pipe" });
+    if (has("--no-compile-autoload-dotenv") && check.stdout.toString().includes(marker)) {
       problems.push("--no-compile-autoload-dotenv: the .env of the working directory was loaded");
+    }
+    if (!/^(PASS|WARN) +home: /m.test(check.stdout.toString())) {
+      problems.push(`\`runner check\` printed no home line (exit ${check.exitCode}): the .env check cannot see anything`);
     }
     if (stdout !== `runner ${VERSION}\n`) {
       problems.push(`\`runner version\` as a non-root user printed ${JSON.stringify(stdout)} (exit ${r.exitCode}${stderr ? `, ${stderr}` : ""}), not 'runner ${VERSION}'`);
