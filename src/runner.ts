@@ -599,7 +599,8 @@ export function readContractFile(path: string, optional: boolean, prefix?: strin
   if (missing && optional) return null;
   if (st !== undefined && st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0 && st.size <= MAX_ENV_BYTES) {
     let text: string | null = null;
-    try { text = readFileSync(path, { encoding: "latin1", flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK }); } catch { /* the exact path says why */ }
+    // A Buffer, then latin1: the same native paths the raw environment used.
+    try { text = readFileSync(path, { flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK }).toString("latin1"); } catch { /* the exact path says why */ }
     if (text !== null) {
       const env = parseEnvFast(text, prefix);
       if (env) return env;
@@ -680,11 +681,14 @@ export function loadContract(): Contract {
 function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): string | null {
   // A listing asks about the same folders for every entry: stat each once.
   // An lstat that shows no link is also the stat: 14 file calls per dispatch instead of 22.
+  // (Even where stat is asked: "/" and the folders after a link are lstat()ed
+  // first, so dispatch never calls stat, whose first use costs 0.2 MiB.)
   const stat = (p: string, follow: boolean) => {
     let st = seen.get(`false${p}`);
-    if (st === undefined || (follow && st.isSymbolicLink())) {
-      st = seen.get(`${follow}${p}`);
-      if (st === undefined) seen.set(`${follow}${p}`, st = follow ? statSync(p) : lstatSync(p));
+    if (st === undefined) seen.set(`false${p}`, st = lstatSync(p));
+    if (follow && st.isSymbolicLink()) {
+      st = seen.get(`true${p}`);
+      if (st === undefined) seen.set(`true${p}`, st = statSync(p));
     }
     return st;
   };
@@ -884,7 +888,10 @@ export function callerDescriptors(): number[] {
   // Since Linux 6.2 the size of /proc/self/fd is the number of open
   // descriptors: 0-2 and Bun's two mean there is nothing to pass, and one
   // stat spares the common path a listing. 0 (older kernels): list.
-  if (statSync("/proc/self/fd").size === 3 + BUN_OWN_DESCRIPTORS) return [];
+  // lstat, not stat: the same answer here (/proc/self is followed on the
+  // way, fd is a directory), and runner has used lstat already: a first
+  // stat costs 0.2 MiB of peak RSS more.
+  if (lstatSync("/proc/self/fd").size === 3 + BUN_OWN_DESCRIPTORS) return [];
   const fds: number[] = [];
   for (const name of readdirSync("/proc/self/fd")) {
     const fd = Number(name);
