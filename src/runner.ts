@@ -800,6 +800,8 @@ export function listPlugins(): PluginEntry[] {
   const keys = names.map((raw) => raw.toString("latin1")).sort();
   const entries: PluginEntry[] = new Array(keys.length);
   for (let i = 0; i < keys.length; i++) {
+    // A valid plugin name is ASCII: its latin1 key is the name (the usual case).
+    if (isValidPluginName(keys[i]!)) { entries[i] = inspectPlugin(keys[i]!, dirProblem, seen); continue; }
     const raw = Buffer.from(keys[i]!, "latin1");
     if (isAscii(raw)) { entries[i] = inspectPlugin(keys[i]!, dirProblem, seen); continue; }
     if (isUtf8(raw)) { entries[i] = inspectPlugin(raw.toString("utf8"), dirProblem, seen); continue; }
