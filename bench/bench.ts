@@ -131,7 +131,10 @@ cleanup = () => {
   rmSync(scratch, { recursive: true, force: true });
 };
 process.on("SIGINT", () => fail("interrupted"));
-const mnt = Bun.spawnSync(["/bin/mount", "-t", "tmpfs", "-o", "mode=0755,size=3g", "tmpfs", TMPFS], { stderr: "pipe" });
+process.on("exit", () => cleanup()); // also after an uncaught error: never leave the tmpfs mounted
+// Room for every copy: 6 binaries and 2 per variant or --also, about 110 MB each.
+const tmpfsMiB = Math.ceil(COPIES * (6 + 2 * (VARIANTS.length + option("--also").length + option("--baseline").length)) * 115 + 256);
+const mnt = Bun.spawnSync(["/bin/mount", "-t", "tmpfs", "-o", `mode=0755,size=${tmpfsMiB}m`, "tmpfs", TMPFS], { stderr: "pipe" });
 if (mnt.exitCode !== 0) fail(`cannot mount a tmpfs on ${TMPFS}: ${mnt.stderr.toString().trim()}`);
 mounted = true;
 
@@ -241,11 +244,11 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-type Block = { medians: number[]; cpu: number[] };
+type Block = { medians: number[]; cpu: number[]; rss: number[] };
 /**
  * One block: bench/pairs.pl runs every command once per turn, `turns` turns,
- * in a rotating order. Per command: the median wall time (s) and the mean CPU
- * time (s) of its runs.
+ * in a rotating order. Per command: the median wall time (s), the median CPU
+ * time (s, user + system from wait4) and the median peak RSS (KiB, wait4) of its runs.
  */
 function block(fx: typeof f, commands: string[][], turns: number, warmup: number, tag: string): Block {
   const list = join(fx.work, `commands-${tag}`);
@@ -254,13 +257,15 @@ function block(fx: typeof f, commands: string[][], turns: number, warmup: number
   inNamespace(fx, ["/usr/bin/perl", PAIRS, list, out, String(turns), String(warmup)], "bench/pairs.pl");
   const wallNs: number[][] = commands.map(() => []);
   const cpuUs: number[][] = commands.map(() => []);
+  const rssKiB: number[][] = commands.map(() => []);
   for (const line of readFileSync(out, "utf8").split("\n")) {
     if (line === "") continue;
-    const [i, , ns, us] = line.split("\t").map(Number);
+    const [i, , ns, us, kib] = line.split("\t").map(Number);
     wallNs[i!]!.push(ns!);
     cpuUs[i!]!.push(us!);
+    rssKiB[i!]!.push(kib!);
   }
-  return { medians: wallNs.map((t) => median(t) / 1e9), cpu: cpuUs.map((c) => c.reduce((a, b) => a + b, 0) / c.length / 1e6) };
+  return { medians: wallNs.map((t) => median(t) / 1e9), cpu: cpuUs.map((c) => median(c) / 1e6), rss: rssKiB.map(median) };
 }
 
 // ----------------------------------------------------------------- 1. time
@@ -268,6 +273,7 @@ function block(fx: typeof f, commands: string[][], turns: number, warmup: number
 const loadBefore = loadavg();
 const blockMedian: number[][] = BENCHES.map(() => []); // [command][block]
 const blockCpu: number[][] = BENCHES.map(() => []);
+const blockRss: number[][] = BENCHES.map(() => []); // KiB, wait4 of the timed runs
 for (let round = 0, b = 0; round < ROUNDS; round++) {
   say(`wall time, round ${round + 1}/${ROUNDS}: ${COPIES} copies × ${BENCHES.length} commands × ${RUNS} turns`);
   for (let c = 0; c < COPIES; c++, b++) {
@@ -277,6 +283,7 @@ for (let round = 0, b = 0; round < ROUNDS; round++) {
     order.forEach((i, k) => {
       blockMedian[i]!.push(r.medians[k]!);
       blockCpu[i]!.push(r.cpu[k]!);
+      blockRss[i]!.push(r.rss[k]!);
     });
   }
 }
@@ -372,6 +379,8 @@ const x2 = (r: number) => r.toFixed(2);
 const wall = blockMedian.map(median);
 /** Per block: command i against the floor of the same copy and block. */
 const ratios = (i: number, j = iFloor) => blockMedian[i]!.map((t, b) => t / blockMedian[j]![b]!);
+/** CPU time (user + system) of command i against the floor's, per block. */
+const cpuRatios = (i: number, j = iFloor) => blockCpu[i]!.map((t, b) => t / blockCpu[j]![b]!);
 /** The same, with the driver's extra cost over hyperfine -N taken off both sides. */
 const corrected = (i: number, j = iFloor) => blockMedian[i]!.map((t, b) => (t - driverExtra) / (blockMedian[j]![b]! - driverExtra));
 const rssMedian = rssByCopy.map((perCopy) => median(perCopy.flat()));
@@ -475,10 +484,11 @@ on /usr/local/lib/runner.d; everything runs as uid 10001. Wall time: ${ROUNDS} r
 blocks; a block is ${RUNS} turns of bench/pairs.pl over the commands of one copy (+${WARMUP} warm-up turns): each turn
 runs every command once, fork to wait, in an order rotated every turn. "wall" is the median of the block medians,
 "blocks" their min–max; a ratio is taken within each block (same copy, seconds apart) and its median
-and min–max over blocks are shown. pairs.pl forks Perl for each run, which costs ${ms(driverExtra)} ms more than
+and min–max over blocks are shown. CPU is user + system time of each run (wait4), its median per block.
+pairs.pl forks Perl for each run, which costs ${ms(driverExtra)} ms more than
 hyperfine -N's spawn (measured in this run, alternating, on the direct execve${HAVE_HYPERFINE ? "" : ": hyperfine missing, so 0"});
 the targets use ratios with that amount taken off both sides ("corrected"), which is never kinder to runner.
-CPU: median over blocks of the mean user + system time (times(2)).
+
 Peak RSS: \`/usr/bin/time -f %M\` (ru_maxrss, across the execve), ${RSS_RUNS} runs per copy, interleaved;
 median over all runs and min–max of the per-copy medians. Listing: \`runner plugins\` with ${SIZES.join(", ")}
 entries, ${LIST_ROUNDS} rounds × ${LIST_RUNS} runs, least squares over the block medians.
@@ -492,6 +502,8 @@ runner: ${RUNNER_OVERRIDE ? `\`${RUNNER_OVERRIDE}\`` : "dist/runner, built by `b
 ${rows.join("\n")}
 
 ${ALSO.map((a) => `- {${a.label}}: runner binary \`${a.path}\`\n`).join("")}${VARIANTS.map((v) => `- [${v.label}]: runner and floor built with \`${v.flags.join(" ")}\` in addition\n`).join("")}- runner true / Bun floor: **${x2(median(ratios(iTrue)))}** (blocks ${range(ratios(iTrue), x2)}), corrected for the driver **${x2(trueRatio)}** (${HAVE_HYPERFINE ? `pairs.pl costs ${ms(driverExtra)} ms more per run than hyperfine -N` : "hyperfine missing: no correction"}); runner true / sh -c 'exec plugin': **${x2(median(ratios(iTrue, iSh)))}**
+- CPU time (user + system, wait4), which waiting for a busy CPU does not inflate: runner true / floor **${x2(median(cpuRatios(iTrue)))}** (blocks ${range(cpuRatios(iTrue), x2)}), info --json / floor **${x2(median(cpuRatios(iInfo)))}** (blocks ${range(cpuRatios(iInfo), x2)})
+- peak RSS of the timed runs (wait4, ${ROUNDS * COPIES * RUNS} runs each): runner true ${mib(median(blockRss[iTrue]!))} MiB, floor ${mib(median(blockRss[iFloor]!))} MiB
 - peak RSS, runner true − floor, per copy: ${HAVE_TIME ? rssDeltas(iTrue).map((d) => `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(1)}`).join(", ") : "n/a"} MiB
 - size of runner: ${MiB(statSync(runnerSource).size)} (${statSync(runnerSource).size} bytes); Bun floor: ${MiB(statSync(join(built, "floor")).size)}
 - ${IMAGE}: ${imageSize()}
@@ -520,7 +532,7 @@ const summary = {
   commands: BENCHES.map((b, i) => ({ label: b.label, wallMs: wall[i]! * 1000, blockMs: blockMedian[i]!.map((t) => t * 1000),
     ratio: median(ratios(i)), ratioBlocks: ratios(i), rssMiB: rssMedian[i]! / 1024 })),
   driverExtraMs: driverExtra * 1000,
-  targets: { trueRatio, trueRatioUncorrected: median(ratios(iTrue)), rssDeltaMiB: rssDelta, infoRatio, listRatio, usPerEntry: slope * 1e6, r2, segments },
+  targets: { trueRatio, trueRatioUncorrected: median(ratios(iTrue)), trueCpuRatio: median(cpuRatios(iTrue)), infoCpuRatio: median(cpuRatios(iInfo)), rssDeltaMiB: rssDelta, infoRatio, listRatio, usPerEntry: slope * 1e6, r2, segments },
 };
 
 mkdirSync(dirname(OUT), { recursive: true });
