@@ -1141,14 +1141,17 @@ function execPlugin(name: string, args: readonly string[], environ: Buffer, entr
   if (fds.length) {
     code = execveKeeping(fds, plugin.path, argv, env);
   } else {
-    // Node's "execve is experimental" warning would land on stderr after a failed exec.
-    process.removeAllListeners("warning");
     try {
       process.execve!(plugin.path, argv, env);
       code = "returned";
     } catch (e) {
       code = errCode(e);
     }
+    // Node's "execve is experimental" warning would land on stderr after a
+    // failed exec. It is emitted on the next tick, so silencing it here, only
+    // on failure, is enough: removing the listeners before every exec cost
+    // 0.27 ms of CPU (docs/PERFORMANCE.md).
+    process.removeAllListeners("warning");
   }
   throw new RunnerError(code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_EXEC, `plugin '${name}': execve ${plugin.path} failed: ${code}`);
 }
