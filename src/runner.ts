@@ -59,8 +59,6 @@ import {
   accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync,
   readFileSync, readSync, readlinkSync, statSync, writeSync, type Stats,
 } from "node:fs";
-import { isAscii, isUtf8 } from "node:buffer";
-import { dirname } from "node:path";
 
 // ---------------------------------------------------------------- constants
 
@@ -184,6 +182,19 @@ export class EnvSyntaxError extends Error {
 let decoder: TextDecoder | null = null;
 /** The strict UTF-8 decoder, built on first use: the usual dispatch never needs it. */
 const utf8 = { decode: (bytes: Uint8Array): string => (decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })).decode(bytes) };
+
+/**
+ * Is this valid UTF-8? A lossy decode turns every invalid sequence into
+ * U+FFFD, so a result without one means valid; only when one is there (bytes
+ * that are not UTF-8, or a real U+FFFD) does the strict decoder decide. Why
+ * not node:buffer's isUtf8: importing node:buffer costs every start about
+ * 0.2 ms, and a first fatal decoder 0.7 MiB (docs/PERFORMANCE.md).
+ * test/fastpath.test.ts checks it against the strict decoder.
+ */
+export function isValidUtf8(bytes: Buffer): boolean {
+  if (bytes.toString("utf8").indexOf("\ufffd") === -1) return true;
+  try { utf8.decode(bytes); return true; } catch { return false; }
+}
 
 /**
  * The characters runner never prints raw: controls (Cc: C0, DEL, C1 such as
@@ -532,8 +543,7 @@ export function bunEnvironmentProblem(environ: Buffer): string | null {
  * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
  */
 export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
-  // isUtf8 is native and builds no decoder (docs/PERFORMANCE.md).
-  const valid = (bytes: Uint8Array) => isUtf8(bytes);
+  const valid = isValidUtf8;
   // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
   // checks every string in it; only a failure needs the strings one by one.
   if (!valid(cmdline)) {
@@ -705,7 +715,9 @@ function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): 
     // The message (and quoteWord's RegExp) only when there is a problem.
     if (st.uid !== 0 || st.mode & 0o022) return ownershipProblem(st, `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
     const name = todo.shift()!;
-    if (name === "..") { dir = dirname(dir); continue; } // dir holds no links: its parents were checked
+    // dir holds no links (its parents were checked), so its parent is textual.
+    // (Not node:path's dirname: importing node:path costs every start 0.1 ms.)
+    if (name === "..") { dir = dir.slice(0, dir.lastIndexOf("/")) || "/"; continue; }
     const next = dir === "/" ? `/${name}` : `${dir}/${name}`;
     if (!stat(next, false).isSymbolicLink()) { dir = next; continue; }
     if (++links > 40) throw Object.assign(new Error("too many links"), { code: "ELOOP" });
@@ -803,8 +815,7 @@ export function listPlugins(): PluginEntry[] {
     // A valid plugin name is ASCII: its latin1 key is the name (the usual case).
     if (isValidPluginName(keys[i]!)) { entries[i] = inspectPlugin(keys[i]!, dirProblem, seen); continue; }
     const raw = Buffer.from(keys[i]!, "latin1");
-    if (isAscii(raw)) { entries[i] = inspectPlugin(keys[i]!, dirProblem, seen); continue; }
-    if (isUtf8(raw)) { entries[i] = inspectPlugin(raw.toString("utf8"), dirProblem, seen); continue; }
+    if (isValidUtf8(raw)) { entries[i] = inspectPlugin(raw.toString("utf8"), dirProblem, seen); continue; }
     // Not UTF-8, so not a valid plugin name: nothing to stat.
     entries[i] = { ...inspectPlugin(raw.toString("utf8"), dirProblem, seen), nameBytes: raw };
   }

@@ -6,6 +6,8 @@
 // itself over seeded random input built to sit on the rules' edges:
 //   - isValidPluginName, isIdentityName, isUserName, isValidId, isSemver
 //     against the regular expressions of docs/CONTRACT.md;
+//   - isValidUtf8 (a lossy decode, the strict one only after a U+FFFD)
+//     against the strict decoder, over random bytes;
 //   - parseEnvFast against parseEnv: wherever the fast parser answers, the
 //     answer is parseEnv's (same keys, same order, same values); where parseEnv
 //     refuses a file, the fast parser must not answer; and it does answer for
@@ -13,7 +15,7 @@
 // FASTPATH_CASES (default 20000) and FASTPATH_SEED allow long runs.
 import { describe, expect, test } from "bun:test";
 import {
-  isIdentityName, isSemver, isUserName, isValidId, isValidPluginName, KEY_PREFIX, parseEnv, parseEnvFast,
+  isIdentityName, isSemver, isUserName, isValidId, isValidUtf8, isValidPluginName, KEY_PREFIX, parseEnv, parseEnvFast,
   PLUGIN_NAME_RULE, SEMVER,
 } from "../src/runner.ts";
 import { prng, type Rng } from "./prng.ts";
@@ -62,6 +64,27 @@ describe("fast checks agree with their rules", () => {
       expect(accepted).toBeGreaterThan(CASES / 100); // the generator reaches both answers
     });
   }
+  test(`isValidUtf8 equals a fatal TextDecoder over ${CASES} random byte strings (seed ${SEED})`, () => {
+    const r = prng(SEED + 2);
+    const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    // Bytes that make and break UTF-8: ASCII, NUL, continuation bytes, lead
+    // bytes of every length, overlong and surrogate encodings, EF BF BD (U+FFFD).
+    const pool = [0x41, 0x00, 0x3d, 0x80, 0xbf, 0xc0, 0xc2, 0xc3, 0xdf, 0xe0, 0xed, 0xef, 0xbd, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x9f];
+    let valid = 0;
+    for (let i = 0; i < CASES; i++) {
+      const n = r.int(12);
+      const bytes = Buffer.alloc(n);
+      for (let k = 0; k < n; k++) bytes[k] = r.int(4) === 0 ? r.int(256) : pool[r.int(pool.length)]!;
+      if (r.int(10) === 0) bytes.set([0xef, 0xbf, 0xbd].slice(0, Math.min(3, n)), 0);
+      let want = true;
+      try { strict.decode(bytes); } catch { want = false; }
+      if (isValidUtf8(bytes) !== want) throw new Error(`isValidUtf8(${bytes.toString("hex")}) is ${!want}, the decoder says ${want}`);
+      if (want) valid++;
+    }
+    expect(valid).toBeGreaterThan(CASES / 20);
+    expect(valid).toBeLessThan(CASES - CASES / 20);
+  });
+
   test("edge values", () => {
     for (const v of ["0.0.0", "1.2.3", "10.20.30", "1.2.3-rc.1", "1.2.3+b.5", "1.2.3-rc.1+b"]) expect(isSemver(v)).toBe(true);
     for (const v of ["", "1", "1.2", "01.2.3", "1.02.3", "1.2.03", "1.2.3.4", "1..3", ".1.2", "1.2.3-", "v1.2.3"]) expect(isSemver(v)).toBe(false);
