@@ -81,6 +81,11 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
   const at = text.lastIndexOf("// @bun");
   if (at === -1) return [`${binary}: no embedded module in the .bun section`];
   const pragma = text.slice(at, text.indexOf("\n", at));
+  // A cross-compiled executable (scripts/cross.ts) cannot run here: only the
+  // embedded module is checked. The native build of the same sources and
+  // flags, which the build stage makes first, is run.
+  const ELF_MACHINE: Record<string, number> = { x64: 62, arm64: 183 };
+  const foreign = new DataView(file.buffer, file.byteOffset).getUint16(0x12, true) !== ELF_MACHINE[process.arch];
   const module = text.slice(at);
   if (has("--bytecode") && !(pragma.includes("@bytecode") && section.length > 4 * module.length)) {
     problems.push(`--bytecode: the embedded module carries no bytecode (pragma '${pragma}', ${section.length} bytes)`);
@@ -97,6 +102,7 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
   }
   if (module.includes("RUNNER_SOURCE_SHA256")) problems.push("--define RUNNER_SOURCE_SHA256: the source digest is not compiled in");
 
+  if (foreign) return problems;
   // Run it where a careless runtime would pick up local files.
   const dir = mkdtempSync(join(tmpdir(), "runner-verify-"));
   try {
@@ -162,7 +168,11 @@ export function verifyBuild(binary: string, flags: readonly string[] = BUILD_FLA
   return problems;
 }
 
-/** Compiles dist/runner (or outfile) and fails unless every flag took effect. */
+/**
+ * Compiles dist/runner (or outfile) and fails unless every flag took effect.
+ * `extraFlags`: more `bun build` flags, e.g. scripts/cross.ts's --target and
+ * --compile-executable-path.
+ */
 export function build(outfile = join(ROOT, "dist", "runner"), extraFlags: readonly string[] = []): void {
   buildWith(outfile, [...BUILD_FLAGS, ...extraFlags]);
 }
