@@ -8,6 +8,8 @@
 //     against the regular expressions of docs/CONTRACT.md;
 //   - isValidUtf8 (a lossy decode, the strict one only after a U+FFFD)
 //     against the strict decoder, over random bytes;
+//   - environmentShapeOk (the environment as text) against rawInputProblem
+//     (its bytes): "nothing to refuse" exactly when rawInputProblem finds nothing;
 //   - parseEnvFast against parseEnv: wherever the fast parser answers, the
 //     answer is parseEnv's (same keys, same order, same values); where parseEnv
 //     refuses a file, the fast parser must not answer; and it does answer for
@@ -15,7 +17,7 @@
 // FASTPATH_CASES (default 20000) and FASTPATH_SEED allow long runs.
 import { describe, expect, test } from "bun:test";
 import {
-  isIdentityName, isSemver, isUserName, isValidId, isValidUtf8, isValidPluginName, KEY_PREFIX, parseEnv, parseEnvFast,
+  environmentShapeOk, isIdentityName, isSemver, isUserName, isValidId, isValidUtf8, rawInputProblem, isValidPluginName, KEY_PREFIX, parseEnv, parseEnvFast,
   PLUGIN_NAME_RULE, SEMVER,
 } from "../src/runner.ts";
 import { prng, type Rng } from "./prng.ts";
@@ -147,5 +149,29 @@ describe("parseEnvFast agrees with parseEnv", () => {
     const image = "# generated\nIMAGE_NAME=runner-base\nIMAGE_VERSION=0.3.0\nIMAGE_DOMAIN=platform\nIMAGE_ROLE=base\nIMAGE_CREATED=2026-11-29T12:00:00Z\nIMAGE_TITLE='runner base image'\n";
     expect(parseEnvFast(image, KEY_PREFIX.image)).toEqual(parseEnv(Buffer.from(image), KEY_PREFIX.image));
     expect(parseEnvFast(image, KEY_PREFIX.image)).not.toBeNull();
+  });
+});
+
+describe("environmentShapeOk agrees with rawInputProblem", () => {
+  test(`over ${CASES} random environments (seed ${SEED})`, () => {
+    const r = prng(SEED + 3);
+    const names = ["A", "B", "PATH", "HOME", "_", "é", "K1", "x"];
+    const values = ["", "1", "a=b", "/bin", "é", "\ufffd", "x y"];
+    let ok = 0;
+    for (let i = 0; i < CASES; i++) {
+      const entries: string[] = [];
+      for (let n = r.int(6); n > 0; n--) {
+        const form = r.int(10);
+        if (form === 0) entries.push(names[r.int(names.length)]!); // no '='
+        else if (form === 1) entries.push(`=${values[r.int(values.length)]}`); // empty name
+        else entries.push(`${names[r.int(names.length)]}=${values[r.int(values.length)]}`);
+      }
+      const text = entries.map((e) => `${e}\0`).join("");
+      const exact = rawInputProblem(Buffer.from("runner\0"), Buffer.from(text, "utf8")) === null;
+      if (environmentShapeOk(text) !== exact) throw new Error(`environmentShapeOk(${JSON.stringify(text)}) is ${!exact}, rawInputProblem says ${exact}`);
+      if (exact) ok++;
+    }
+    expect(ok).toBeGreaterThan(CASES / 20);
+    expect(ok).toBeLessThan(CASES - CASES / 20);
   });
 });
