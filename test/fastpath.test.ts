@@ -133,8 +133,11 @@ describe("parseEnvFast agrees with parseEnv", () => {
       const bytes = Buffer.from(text, "utf8");
       let exact: Map<string, string> | null = null;
       try { exact = parseEnv(bytes, prefix); } catch { refused++; }
-      // The fast parser sees the bytes as latin1 text, as readContractFile gives them.
-      const fast = parseEnvFast(bytes.toString("latin1"), prefix);
+      // The fast parser sees the bytes as UTF-8 text, as readContractFile
+      // reads them, and as latin1 (one char per byte): it must answer alike.
+      const fast = parseEnvFast(bytes.toString("utf8"), prefix);
+      const fastLatin1 = parseEnvFast(bytes.toString("latin1"), prefix);
+      expect(fastLatin1 === null ? null : [...fastLatin1]).toEqual(fast === null ? null : [...fast]);
       if (fast === null) continue;
       answered++;
       if (exact === null) throw new Error(`parseEnvFast accepted what parseEnv refuses: ${JSON.stringify(text)} (prefix ${prefix})`);
