@@ -13,7 +13,7 @@
 // /usr/bin/docker with DOCKER_BUILDKIT=1 (the legacy builder refuses
 // `COPY --chmod`); see dockerEnv().
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
 export const DEFAULT_DIR = join(ROOT, ".cache", "dockerd");
@@ -100,7 +100,7 @@ export function stop(dir = DEFAULT_DIR): boolean {
 
 if (import.meta.main) {
   const [verb, dirArg] = process.argv.slice(2);
-  const dir = dirArg ?? DEFAULT_DIR;
+  const dir = resolve(dirArg ?? DEFAULT_DIR); // DOCKER_HOST needs an absolute socket path
   let code = 0;
   try {
     if (verb === "start") {
