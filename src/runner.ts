@@ -1107,7 +1107,7 @@ export function runChecks(): { results: CheckResult[]; contractFailed: boolean }
       } catch (e) { return `HOME ${quoteWord(home)} is not a writable directory (${errCode(e)})`; }
     })();
   add("home", homeProblem ? "WARN" : "PASS", homeProblem
-    ? `${homeProblem}: tools that keep state there fail (arbitrary-UID platforms: set HOME, e.g. -e HOME=/tmp)`
+    ? `${homeProblem}: tools that keep state there fail (with a read-only root file system, point HOME at a writable folder such as /tmp; see C-HOME-1)`
     : `HOME ${quoteWord(home!)} is a writable directory`);
   const nnp = noNewPrivs();
   add("no-new-privs", nnp ? "PASS" : "WARN", nnp
