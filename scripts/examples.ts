@@ -1,31 +1,35 @@
 // bun run examples [NAME...]
 //
-// Builds the example domain images of plugins-examples/ (all four, or the
+// Builds the example domain images of plugins-examples/ (all five, or the
 // NAMEs given) on top of runner-base, and tags them
-// localhost/runner-example-NAME:VERSION. Run `bun run image` first: the
-// examples are built FROM runner-base and materialize their manifests with
-// runner-sdk, and this script refuses to start without both.
+// localhost/runner-example-NAME:VERSION and :latest. Run `bun run image`
+// first: the examples are built FROM runner-base and materialize their
+// manifests with runner-sdk, and this script refuses to start without both.
+// `template` is the domain-image template (plugins-examples/template/README.md);
+// the other four follow it.
 //
 // Build arguments: RUNNER_BASE and RUNNER_SDK (the local tags of
 // `bun run image`), BUN_IMAGE for the typescript example (chosen like
 // scripts/image.ts does: $RUNNER_BUN_IMAGE, else the public default when it is
 // in the local store, else localhost/runner-bases/bun:BUN_VERSION from
-// `bun run bases` when it exists), SOURCE_DATE_EPOCH and
-// IMAGE_REVISION from the commit (or from the environment when set). The OCI
-// labels come from each example's image.manifest, as for runner-base.
-// hello and typescript build with --network=none; ansible and kubectl need
-// Debian's mirror for apt-get.
+// `bun run bases` when it exists), SOURCE_DATE_EPOCH, IMAGE_CREATED (the same
+// instant in RFC 3339) and IMAGE_REVISION from the commit (or from the
+// environment when set). The OCI labels are the Containerfile's own (the
+// template's LABEL, checked against image.manifest in the build): no
+// --label here, so the examples' tests test what a plain build gives.
+// hello, typescript and template build with --network=none; ansible and
+// kubectl need Debian's mirror for apt-get.
 //
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
-// CONTAINERS_CONF defaults to scripts/containers.conf (test/image/engine.ts).
+// CONTAINERS_CONF defaults to scripts/containers.conf (scripts/image.ts).
 // Each build's log goes to .cache/examples/NAME.log. Errors are one line
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf } from "./image.ts";
-import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
+import { checkRevision, rfc3339 } from "../src/materialize.ts";
 
-export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
+export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript", "template"] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
 export const EXAMPLES_DIR = join(ROOT, "plugins-examples");
 export const LOG_DIR = join(ROOT, ".cache", "examples");
@@ -84,23 +88,19 @@ export function bunImage(): string | null {
 }
 
 /** Everything but the context: the arguments `ENGINE build` gets for one example. */
-export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest")): string[] {
+export function buildArgs(name: string): string[] {
   const { epoch, revision } = buildFacts();
-  const manifest = routeManifest(parseNamed(readFileSync(manifestPath), "image.manifest"), "image.manifest");
-  const identity = new Map(manifest.image);
-  identity.set("IMAGE_CREATED", rfc3339(Number(epoch)));
-  identity.set("IMAGE_REVISION", revision);
   const args = [
     "--build-arg", `RUNNER_BASE=${BASE_TAG}`,
     "--build-arg", `RUNNER_SDK=${SDK_TAG}`,
     "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`,
+    "--build-arg", `IMAGE_CREATED=${rfc3339(Number(epoch))}`,
     "--build-arg", `IMAGE_REVISION=${revision}`,
   ];
   if (name === "typescript") {
     const bun = bunImage();
     if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
   }
-  for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
   return args;
 }
