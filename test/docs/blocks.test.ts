@@ -1,0 +1,130 @@
+// Docs that run as written (issue 13). Every shell block of README.md,
+// docs/*.md and plugins-examples/*/README.md is either run here (marked
+// `<!-- run: ID -->`, ID in test/docs/registry.ts) or marked
+// `<!-- not run: REASON -->` with the reason also visible to the reader.
+// The first test fails on any block that is neither; the others run each
+// marked block's commands as written, on the engine they name, and check
+// the statuses and the output the doc claims. The count of blocks run, per
+// file, is printed at the end.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describeImage } from "../image/engine.ts";
+import { allBlocks, commandsOf, docFiles, ROOT, runCommands, where, type CommandResult } from "./blocks.ts";
+import { REGISTRY } from "./registry.ts";
+
+const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
+const blocks = allBlocks();
+const ran = new Map<string, number>();
+const dirs: string[] = [];
+
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  const lines = docFiles().map((file) => {
+    const mine = blocks.filter((b) => b.file === file);
+    const run = mine.filter((b) => b.marker?.kind === "run").length;
+    return `  ${file}: ${ran.get(file) ?? 0} of ${run} marked blocks ran (${mine.length} shell blocks, ${mine.length - run} marked not run)`;
+  });
+  const total = [...ran.values()].reduce((a, b) => a + b, 0);
+  console.log(`\ndocs: shell blocks run as written, per file (${total} in all):\n${lines.join("\n")}\n`);
+});
+
+describe("docs: every shell block is run or says why not", () => {
+  test("each block has a marker; run IDs are registered once and used; not-run reasons are visible", () => {
+    const problems: string[] = [];
+    const used = new Map<string, string>();
+    for (const b of blocks) {
+      if (!b.marker) { problems.push(`${where(b)}: a \`\`\`${b.lang} block with neither <!-- run: ID --> nor <!-- not run: REASON --> on the line before it`); continue; }
+      if (b.marker.kind === "run") {
+        if (!REGISTRY[b.marker.id]) problems.push(`${where(b)}: run ID '${b.marker.id}' is not in test/docs/registry.ts`);
+        if (used.has(b.marker.id)) problems.push(`${where(b)}: run ID '${b.marker.id}' is also used at ${used.get(b.marker.id)}`);
+        used.set(b.marker.id, where(b));
+      } else {
+        if (b.marker.reason.length < 10) problems.push(`${where(b)}: the not-run reason '${b.marker.reason}' says nothing`);
+        const visible = /not run here/i.test(b.text.split("\n")[0]!) || /not run here/i.test(b.prose);
+        if (!visible) problems.push(`${where(b)}: not run, but neither its first line nor the prose above it says "not run here" (the marker is invisible once rendered)`);
+      }
+    }
+    for (const id of Object.keys(REGISTRY)) if (!used.has(id)) problems.push(`test/docs/registry.ts: '${id}' marks no block`);
+    expect(problems).toEqual([]);
+  });
+
+  test("the blocks that are a file's text are that file, comments aside, and a test runs that file", () => {
+    const code = (t: string) => t.split("\n").filter((l) => l.trim() !== "" && !/^\s*#(?!!)/.test(l));
+    for (const b of blocks) {
+      const same = b.marker?.kind === "run" ? REGISTRY[b.marker.id]?.sameAs : undefined;
+      if (!same) continue;
+      expect({ block: where(b), lines: code(b.text) }).toEqual({ block: where(b), lines: code(readFileSync(join(ROOT, same.file), "utf8")) });
+      expect(readFileSync(join(ROOT, same.ranBy), "utf8")).toContain(same.file.split("/").pop()!);
+      ran.set(b.file, (ran.get(b.file) ?? 0) + 1);
+    }
+  });
+
+  test("every ```yaml block that starts with '# site.yml' is plugins-examples/ansible/site.yml", () => {
+    const site = readFileSync(join(ROOT, "plugins-examples", "ansible", "site.yml"), "utf8");
+    let found = 0;
+    for (const file of docFiles()) {
+      for (const m of readFileSync(join(ROOT, file), "utf8").matchAll(/^```yaml\n(# site\.yml\n[\s\S]*?)^```/gm)) {
+        expect({ file, text: m[1] }).toEqual({ file, text: site });
+        found++;
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(2);
+  });
+
+  test(".containerignore and .dockerignore are the same (docs/IMAGE.md says both engines leave the same files out)", () => {
+    expect(readFileSync(join(ROOT, ".dockerignore"), "utf8")).toBe(readFileSync(join(ROOT, ".containerignore"), "utf8"));
+  });
+});
+
+/** Claim lines (the `#` lines after a command) against its stdout: VERSION is the package version, … anything. */
+function checkClaims(r: CommandResult): void {
+  if (!r.claims.length) return;
+  const pattern = (claim: string) => new RegExp(`^${claim.split("…").map((part) =>
+    part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("VERSION", VERSION.replace(/\./g, "\\."))).join(".*")}$`);
+  const out = r.stdout.replace(/\n$/, "").split("\n");
+  expect({ command: r.text, lines: out.length }).toEqual({ command: r.text, lines: r.claims.length });
+  r.claims.forEach((claim, i) => expect({ claim, line: out[i] }).toEqual({ claim, line: out[i]!.match(pattern(claim)) ? out[i] : `(does not match) ${claim}` }));
+}
+
+/** `…; echo $?   # … N`: the doc claims the status N, which echo prints last. */
+function checkEchoStatus(r: CommandResult): void {
+  const claimed = r.trailing?.match(/(\d+)$/);
+  if (!/;\s*echo \$\?(\s+#.*)?$/.test(r.text) || !claimed) return;
+  expect({ command: r.text, last: r.stdout.trimEnd().split("\n").at(-1) }).toEqual({ command: r.text, last: claimed[1] });
+}
+
+describeImage("docs: the shell blocks run as written", () => {
+  const env = (): Record<string, string> => {
+    const e = { ...process.env, PATH: `${join(ROOT, "node_modules", ".bin")}:${process.env.PATH}` } as Record<string, string>;
+    e.CONTAINERS_CONF ??= join(ROOT, "scripts", "containers.conf");
+    return e;
+  };
+  for (const b of blocks) {
+    if (b.marker?.kind !== "run") continue;
+    const id = b.marker.id;
+    const entry = REGISTRY[id];
+    if (!entry || entry.sameAs) continue;
+    test(`${where(b)} (${id}) runs as written`, async () => {
+      const commands = commandsOf(b);
+      expect(commands.length).toBeGreaterThan(0);
+      let cwd = ROOT;
+      if (entry.cwd === "tmp") {
+        cwd = mkdtempSync(join(tmpdir(), `runner-doc-${id}-`));
+        dirs.push(cwd);
+      }
+      entry.setup?.(cwd);
+      const results = await runCommands(commands, { cwd, env: env(), timeoutMs: entry.timeoutMs ?? 300_000 });
+      results.forEach((r, i) => {
+        const want = entry.status?.[i] ?? 0;
+        expect({ command: r.text, code: r.code, stderr: r.code === want ? "" : r.stderr.slice(-1500) }).toEqual({ command: r.text, code: want, stderr: "" });
+        checkEchoStatus(r);
+        if (entry.claims) checkClaims(r);
+      });
+      entry.check?.(results);
+      ran.set(b.file, (ran.get(b.file) ?? 0) + 1);
+    }, (entry.timeoutMs ?? 300_000) + 60_000);
+  }
+});
+
