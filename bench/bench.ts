@@ -19,8 +19,10 @@
 // Options: --runner PATH   bench this binary instead of building dist/runner
 //          --flag FLAG     one more `bun build` flag for the floors (e.g.
 //                          --bytecode, to compare with a runner built with it)
-//          --runs N, --rounds N, --out FILE (default bench/results.md)
-import { chmodSync, copyFileSync, existsSync, linkSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+//          --runs N, --rounds N, --out FILE (default .cache/bench/results.md,
+//          outside the tracked files), --update (write bench/results.md, the
+//          committed copy that docs/PERFORMANCE.md quotes)
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { dirname, join } from "node:path";
 import { build, HARDENING_FLAGS, ROOT } from "../scripts/build.ts";
@@ -38,7 +40,12 @@ const ROUNDS = Number(option("--rounds")[0] ?? 2);
 const WARMUP = 10;
 const RSS_RUNS = 15;
 const PLUGIN_COUNT = 1000;
-const OUT = option("--out")[0] ?? join(ROOT, "bench", "results.md");
+const UPDATE = process.argv.slice(2).includes("--update");
+if (UPDATE && option("--out").length) {
+  console.error("bench: --update writes bench/results.md; it cannot be combined with --out");
+  process.exit(64);
+}
+const OUT = UPDATE ? join(ROOT, "bench", "results.md") : option("--out")[0] ?? join(ROOT, ".cache", "bench", "results.md");
 const EXTRA_FLAGS = option("--flag");
 const RUNNER_OVERRIDE = option("--runner")[0];
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
@@ -284,6 +291,7 @@ ${targets.join("\n")}
 
 ${straceSection}`;
 
+mkdirSync(dirname(OUT), { recursive: true });
 writeFileSync(OUT, report);
 console.log(report);
 say(`wrote ${OUT}`);

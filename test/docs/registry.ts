@@ -125,7 +125,7 @@ export const REGISTRY: Record<string, Entry> = {
 
   // plugins-examples/*/README.md
   "hello-build": { cwd: "repo", timeoutMs: 900_000 },
-  "hello-run": { cwd: "tmp", status: { 1: 42 }, claims: true },
+  "hello-run": { cwd: "tmp", claims: true },
   "ansible-build": { cwd: "repo", timeoutMs: 900_000 },
   "ansible-run": {
     cwd: "repo",
