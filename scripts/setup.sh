@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time)
+PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time
+  docker.io rsync qemu-user-static binfmt-support libcap2-bin skopeo)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
