@@ -7,10 +7,12 @@
 // the statuses and the output the doc claims. The count of blocks run, per
 // file, is printed at the end.
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describeImage, SKIP_IMAGE_TESTS } from "../image/engine.ts";
+import { latestOf } from "../../scripts/image.ts";
+import { docker, dockerAvailable, loadIntoDocker, stopDocker } from "../examples/docker.ts";
+import { BASE_TAG, describeImage, SDK_TAG, SKIP_IMAGE_TESTS } from "../image/engine.ts";
 import { allBlocks, commandsOf, docFiles, ROOT, runCommands, where, type CommandResult } from "./blocks.ts";
 import { REGISTRY } from "./registry.ts";
 
@@ -21,8 +23,10 @@ const blocks = SKIP_IMAGE_TESTS ? [] : allBlocks();
 const ran = new Map<string, number>();
 const dirs: string[] = [];
 
+let usedDocker = false;
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (usedDocker) stopDocker();
   if (SKIP_IMAGE_TESTS) return;
   const lines = docFiles().map((file) => {
     const mine = blocks.filter((b) => b.file === file);
@@ -50,6 +54,14 @@ describeImage("docs: every shell block is run or says why not", () => {
       }
     }
     for (const id of Object.keys(REGISTRY)) if (!used.has(id)) problems.push(`test/docs/registry.ts: '${id}' marks no block`);
+    // A block runs on the engine it names: docker commands on docker, podman commands on podman.
+    for (const b of blocks) {
+      const entry = b.marker?.kind === "run" ? REGISTRY[b.marker.id] : undefined;
+      if (!entry || entry.sameAs) continue;
+      const engines = new Set(commandsOf(b).flatMap((c) => [...c.text.matchAll(/(?:^|[;&|]\s*|\w+=\S+\s+)(docker|podman) /gm)].map((m) => m[1]!)));
+      if (engines.has("docker") && !entry.docker) problems.push(`${where(b)}: runs docker commands, but '${b.marker!.kind === "run" ? b.marker!.id : ""}' is not a docker entry`);
+      if (engines.has("podman") && entry.docker) problems.push(`${where(b)}: runs podman commands in a docker entry`);
+    }
     expect(problems).toEqual([]);
   });
 
@@ -109,7 +121,9 @@ describeImage("docs: the shell blocks run as written", () => {
     const id = b.marker.id;
     const entry = REGISTRY[id];
     if (!entry || entry.sameAs) continue;
-    test(`${where(b)} (${id}) runs as written`, async () => {
+    const noDocker = entry.docker ? dockerAvailable() : null;
+    if (noDocker) console.warn(`\n!!! SKIPPED ${where(b)} (${id}): it runs on docker, and docker cannot run here: ${noDocker}\n`);
+    test.skipIf(noDocker !== null)(`${where(b)} (${id}) runs as written${entry.docker ? " (docker)" : ""}`, async () => {
       const commands = commandsOf(b);
       expect(commands.length).toBeGreaterThan(0);
       let cwd = ROOT;
@@ -118,7 +132,16 @@ describeImage("docs: the shell blocks run as written", () => {
         dirs.push(cwd);
       }
       entry.setup?.(cwd);
-      const results = await runCommands(commands, { cwd, env: env(), timeoutMs: entry.timeoutMs ?? 300_000 });
+      let e = env();
+      if (entry.docker) {
+        usedDocker = true;
+        await loadIntoDocker([latestOf(BASE_TAG), latestOf(SDK_TAG)]);
+        const bin = mkdtempSync(join(tmpdir(), "runner-doc-bin-"));
+        dirs.push(bin);
+        symlinkSync(docker().client, join(bin, "docker"));
+        e = { ...e, ...docker().env, PATH: `${bin}:${e.PATH}` };
+      }
+      const results = await runCommands(commands, { cwd, env: e, timeoutMs: entry.timeoutMs ?? 300_000 });
       results.forEach((r, i) => {
         const want = entry.status?.[i] ?? 0;
         expect({ command: r.text, code: r.code, stderr: r.code === want ? "" : r.stderr.slice(-1500) }).toEqual({ command: r.text, code: want, stderr: "" });

@@ -8,7 +8,12 @@
 //            is package.json's version, … matches anything);
 //   check    anything else the doc claims about the results;
 //   sameAs   the block is not commands but the text of a file (comments
-//            aside) that the named test runs.
+//            aside) that the named test runs;
+//   docker   the block runs on docker: the private daemon of
+//            scripts/dockerd.ts (DOCKER_HOST, DOCKER_BUILDKIT=1, `docker` on PATH
+//            is Debian's client, which has BuildKit) with runner-base and
+//            runner-sdk copied into it; where docker cannot run the test is
+//            skipped, loudly, with the reason.
 // Every command runs in one bash process, with PATH starting with
 // node_modules/.bin and, for podman, CONTAINERS_CONF=scripts/containers.conf
 // (the README tells podman users on hosts like these to export it).
@@ -27,6 +32,7 @@ export type Entry = {
   claims?: boolean;
   check?: (r: CommandResult[]) => void;
   sameAs?: { file: string; ranBy: string };
+  docker?: boolean;
 };
 
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
@@ -148,6 +154,13 @@ export const REGISTRY: Record<string, Entry> = {
     check: ([build, greet, check]) => {
       expect(build!.stdout + build!.stderr).toContain("template: TOOL_GREET_VERSION=1.0.0 matches the installed greet");
       expect(greet!.stdout).toBe("hello, runner-example-template (from runner-example-template)\n");
+      expect(check!.stdout).toContain("PASS  plugin:greet: ok\n");
+    },
+  },
+  "template-docker": {
+    cwd: "tmp", setup: templateCopy(false), timeoutMs: 900_000, docker: true,
+    check: ([build, check]) => {
+      expect(build!.stdout + build!.stderr).toContain("template: TOOL_GREET_VERSION=1.0.0 matches the installed greet");
       expect(check!.stdout).toContain("PASS  plugin:greet: ok\n");
     },
   },
