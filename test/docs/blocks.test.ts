@@ -97,7 +97,7 @@ describeImage("docs: every shell block is run or says why not", () => {
 function checkClaims(r: CommandResult): void {
   if (!r.claims.length) return;
   const pattern = (claim: string) => new RegExp(`^${claim.split("…").map((part) =>
-    part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replaceAll("VERSION", VERSION.replace(/\./g, "\\."))).join(".*")}$`);
+    part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\bVERSION\b/g, VERSION.replace(/\./g, "\\."))).join(".*")}$`);
   const out = r.stdout.replace(/\n$/, "").split("\n");
   expect({ command: r.text, lines: out.length }).toEqual({ command: r.text, lines: r.claims.length });
   r.claims.forEach((claim, i) => expect({ claim, line: out[i] }).toEqual({ claim, line: out[i]!.match(pattern(claim)) ? out[i] : `(does not match) ${claim}` }));

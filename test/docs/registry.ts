@@ -46,7 +46,7 @@ function withSite(dir: string): void {
 /** A copy of plugins-examples/template, as a domain team's folder (git or not). */
 function templateCopy(git: boolean) {
   return (dir: string): void => {
-    cpSync(join(ROOT, "plugins-examples", "template"), dir, { recursive: true });
+    cpSync(join(ROOT, "plugins-examples", "template"), dir, { recursive: true, verbatimSymlinks: true });
     if (!git) return;
     const run = (...args: string[]) => {
       const r = Bun.spawnSync(["git", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe",
@@ -151,16 +151,14 @@ export const REGISTRY: Record<string, Entry> = {
   },
   "template-build": {
     cwd: "tmp", setup: templateCopy(false), timeoutMs: 900_000,
-    check: ([build, greet, check]) => {
-      expect(build!.stdout + build!.stderr).toContain("template: TOOL_GREET_VERSION=1.0.0 matches the installed greet");
+    check: ([, greet, check]) => {
       expect(greet!.stdout).toBe("hello, runner-example-template (from runner-example-template)\n");
       expect(check!.stdout).toContain("PASS  plugin:greet: ok\n");
     },
   },
   "template-docker": {
     cwd: "tmp", setup: templateCopy(false), timeoutMs: 900_000, docker: true,
-    check: ([build, check]) => {
-      expect(build!.stdout + build!.stderr).toContain("template: TOOL_GREET_VERSION=1.0.0 matches the installed greet");
+    check: ([, check]) => {
       expect(check!.stdout).toContain("PASS  plugin:greet: ok\n");
     },
   },
@@ -171,7 +169,7 @@ export const REGISTRY: Record<string, Entry> = {
       expect(info).toContain("IMAGE_NAME=runner-example-template\n");
       expect(info).toContain("IMAGE_BASE_NAME=runner-base\n");
       expect(info).toContain("IMAGE_CREATED=2026-01-02T03:04:05Z\n");
-      expect(info).toMatch(/^IMAGE_REVISION=[0-9a-f]{40}$/m);
+      expect(info).toMatch(/^\s*IMAGE_REVISION=[0-9a-f]{40}$/m);
       expect(info).toContain("TOOL_GREET_VERSION=1.0.0\n");
     },
   },
