@@ -19,6 +19,8 @@
 // Options: --runner PATH   bench this binary instead of building dist/runner
 //          --flag FLAG     one more `bun build` flag for the floors (e.g.
 //                          --bytecode, to compare with a runner built with it)
+//          --baseline PATH another runner binary (for example main's), timed
+//                          side by side as "baseline: runner true"
 //          --runs N, --rounds N, --out FILE (default .cache/bench/results.md,
 //          outside the tracked files), --update (write bench/results.md, the
 //          committed copy that docs/PERFORMANCE.md quotes)
@@ -48,6 +50,7 @@ if (UPDATE && option("--out").length) {
 const OUT = UPDATE ? join(ROOT, "bench", "results.md") : option("--out")[0] ?? join(ROOT, ".cache", "bench", "results.md");
 const EXTRA_FLAGS = option("--flag");
 const RUNNER_OVERRIDE = option("--runner")[0];
+const BASELINE = option("--baseline")[0];
 const VERSION: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version;
 const IMAGE = `localhost/runner-base:${VERSION}`;
 
@@ -90,6 +93,7 @@ bunBuild(join(ROOT, "bench", "floor-fs.ts"), bin("floor-fs"));
 const runnerSource = RUNNER_OVERRIDE ?? h.DIST_RUNNER;
 copyFileSync(runnerSource, bin("runner"));
 chmodSync(bin("runner"), 0o755);
+if (BASELINE) { copyFileSync(BASELINE, bin("baseline")); chmodSync(bin("baseline"), 0o755); }
 
 // The plugin is /bin/true, root's, 0755; 999 more names for it fill runner.d.
 const PLUGIN = "/usr/local/lib/runner.d/true";
@@ -108,9 +112,16 @@ const BENCHES: Bench[] = [
   { label: "Bun floor plugin", argv: [bin("floor"), PLUGIN] },
   { label: "Bun floor + node:fs plugin", argv: [bin("floor-fs"), PLUGIN], note: "diagnostic" },
   { label: "runner true", argv: [bin("runner"), "true"] },
+  // The cost of issue 11's work on dispatch (docs/PERFORMANCE.md): under
+  // no_new_privs runner skips the file-capability check and its libc load;
+  // with descriptors to pass it loads libc and execs through it. Each row
+  // includes its wrapper's own exec (compare with the sh row).
+  { label: "runner true (no_new_privs)", argv: ["/usr/bin/setpriv", "--no-new-privs", bin("runner"), "true"], note: "setpriv --no-new-privs in front" },
+  { label: "runner true (3 descriptors passed)", argv: ["/bin/sh", "-c", `exec ${bin("runner")} true 3</etc/hostname 4</etc/hostname 5</etc/hostname`], note: "sh in front" },
   { label: "runner version", argv: [bin("runner"), "version"] },
   { label: "runner info --json", argv: [bin("runner"), "info", "--json"] },
   { label: `runner plugins (${PLUGIN_COUNT} entries)`, argv: [bin("runner"), "plugins"] },
+  ...(BASELINE ? [{ label: "baseline: runner true", argv: [bin("baseline"), "true"], note: BASELINE }] : []),
 ];
 const byLabel = (prefix: string) => BENCHES.findIndex((b) => b.label.startsWith(prefix));
 

@@ -43,7 +43,7 @@
 
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { contractProblems, EnvSyntaxError, parseEnv, UNQUOTED, type Contract, type EnvFile } from "./runner.ts";
+import { contractProblems, EnvSyntaxError, KEY_PREFIX, parseEnv, UNQUOTED, type Contract, type EnvFile } from "./runner.ts";
 
 export const EXIT = { OK: 0, USAGE: 64, DATAERR: 65, NOINPUT: 66, SOFTWARE: 70, CANTCREAT: 73 } as const;
 
@@ -56,8 +56,9 @@ export const CONTRACT_FILES = { image: "image.env", runtime: "runtime.env", tool
 /** Keys materialization adds; a manifest may not set them. */
 export const ADDED_KEYS = ["IMAGE_BASE_NAME", "IMAGE_BASE_VERSION", "IMAGE_CREATED", "IMAGE_REVISION"] as const;
 
+// The runtime's own namespaces (KEY_PREFIX): a key materialized into a file is one runner accepts there.
 const ROUTES: ReadonlyArray<[prefix: string, kind: keyof Contract]> = [
-  ["IMAGE_", "image"], ["RUNNER_", "runtime"], ["TOOL_", "tools"],
+  [KEY_PREFIX.image, "image"], [KEY_PREFIX.runtime, "runtime"], [KEY_PREFIX.tools, "tools"],
 ];
 
 // RFC 3339 has four-digit years: the last second of 9999.

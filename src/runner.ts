@@ -1,21 +1,31 @@
 /*
  * runner — the single entrypoint of runner-base images.
  *
- * It decides what runs in the container, in this fixed order:
+ * It decides what runs in the container, in this fixed order (the numbered
+ * steps of docs/CONTRACT.md, "Order of evaluation"):
  *   1. refuse root (real or effective uid 0), for every command;
- *   2. refuse BUN_OPTIONS (it injects code into the runtime before us);
- *   3. core commands: help, version, info, plugins, check;
- *   4. a plugin: an executable in PLUGIN_DIR whose file name is the command,
- *      checked for ownership and permissions, then execve()d in place of runner;
- *   5. anything else fails. No PATH lookup, no shell, no guessing.
+ *   2. refuse what makes Bun run code or open a debugger before runner's first
+ *      line: a non-empty BUN_OPTIONS or any BUN_INSPECT* entry in the raw
+ *      environment (/proc/self/environ, duplicates included);
+ *   3. options and core commands: help, version, info, plugins, check (a core
+ *      command checks its own arguments before it reads the contract);
+ *   4. look up a plugin by its exact name in PLUGIN_DIR; no such entry: 127;
+ *      a runner.d that cannot be searched: 78;
+ *   5. before a plugin runs: the contract, the raw argv and environment, the
+ *      plugin's type, ownership and permissions (file capabilities are
+ *      reported by `plugins` and `check`: reading them costs a libc load);
+ *   6. execve() the plugin in place of runner, with the caller's descriptors.
+ * No PATH lookup, no shell, no guessing.
  * The contract (what the image is, whom it runs as) is read only from the
  * files materialized at build time under /etc/runner/; never from the manifest.
  *
  * Paths (compiled in, never configurable):
- *   /etc/runner/image.env     image identity (required)
- *   /etc/runner/runtime.env   runtime user and context (required)
- *   /etc/runner/tools.env     declared tooling (optional)
+ *   /etc/runner/image.env     image identity (required; IMAGE_* keys only)
+ *   /etc/runner/runtime.env   runtime user and context (required; RUNNER_* keys)
+ *   /etc/runner/tools.env     declared tooling (optional; TOOL_* keys)
  *   /usr/local/lib/runner.d/  plugins
+ *   /proc/self/{cmdline,environ,status,fd}  raw argv and environment, the
+ *                             no_new_privs flag, the descriptors to pass on
  *
  * Exit codes (sysexits.h and the shell's conventions; a plugin's own status
  * is passed through untouched because runner is gone once it runs):
@@ -25,15 +35,24 @@
  *   70   internal error (a bug: please report it)
  *   74   standard output could not be written (other than a closed pipe)
  *   77   running as root
- *   78   configuration error: contract file missing or invalid, BUN_OPTIONS
- *        set, environment variable not UTF-8
+ *   78   configuration error: contract file missing or invalid, BUN_OPTIONS or
+ *        BUN_INSPECT* set, an environment runner cannot pass on unchanged
+ *        (not UTF-8, a duplicate name, an entry without '='), runner.d not
+ *        searchable
  *   126  plugin found but refused (ownership, permissions, type) or execve
  *        failed for a reason other than ENOENT
  *   127  unknown command, or execve failed with ENOENT
+ *   any other: the plugin's own status
  *
- * Environment: reads BUN_OPTIONS (refused when non-empty); a plugin receives
- * the caller's environment plus RUNNER_PLUGIN=<name> and RUNNER_VERSION=<v>,
- * which override any value the caller set.
+ * Environment: refuses BUN_OPTIONS (non-empty) and BUN_INSPECT*; reads HOME
+ * only for `check`. A plugin receives the caller's environment plus
+ * RUNNER_PLUGIN=<name> and RUNNER_VERSION=<v>, which override any value the
+ * caller set, and every descriptor the caller passed, under the same number.
+ *
+ * Bun built-ins: bun:ffi (libc's fcntl, execve, getxattr) is loaded only
+ * when a descriptor above 2 must be passed on, or by `plugins` and `check`
+ * to read file capabilities: never on the common dispatch path
+ * (docs/ARCHITECTURE.md, "Descriptors").
  */
 
 import {
@@ -47,12 +66,33 @@ import { dirname } from "node:path";
 declare const RUNNER_BUILD_VERSION: string | undefined; // set by `bun build --define`
 export const VERSION: string =
   typeof RUNNER_BUILD_VERSION === "string" ? RUNNER_BUILD_VERSION : "0.0.0-dev";
+declare const RUNNER_SOURCE_SHA256: string | undefined; // sha256 of src/runner.ts, set by scripts/build.ts
+const SOURCE_SHA256: string = typeof RUNNER_SOURCE_SHA256 === "string" ? RUNNER_SOURCE_SHA256 : "unknown";
 
 export const CONTRACT_DIR = "/etc/runner";
 export const IMAGE_ENV = "/etc/runner/image.env";
 export const RUNTIME_ENV = "/etc/runner/runtime.env";
 export const TOOLS_ENV = "/etc/runner/tools.env";
 export const PLUGIN_DIR = "/usr/local/lib/runner.d";
+/**
+ * Each contract file has its own key namespace (the manifest routes keys the
+ * same way): no contract key can be one of sh's special or read-only names
+ * (OPTIND, UID, PPID, SHELLOPTS, …), so `.` means the same to dash and bash.
+ */
+export const KEY_PREFIX = { image: "IMAGE_", runtime: "RUNNER_", tools: "TOOL_" } as const;
+
+/** Descriptors Bun's runtime holds open at runner's first line: its event loop's eventpoll and eventfd. */
+const BUN_OWN_DESCRIPTORS = 2;
+// Linux's own values (asm-generic; the same on x86_64 and aarch64).
+const F_SETFD = 2;
+const ENODATA = 61;
+const ENOTSUP = 95;
+
+// errno names for an execve failure message (asm-generic numbering).
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM", 2: "ENOENT", 7: "E2BIG", 8: "ENOEXEC", 12: "ENOMEM", 13: "EACCES", 20: "ENOTDIR",
+  21: "EISDIR", 26: "ETXTBSY", 36: "ENAMETOOLONG", 40: "ELOOP",
+};
 
 export const EXIT = {
   OK: 0, CHECK_FAILED: 1, USAGE: 64, SOFTWARE: 70, IOERR: 74, NOPERM: 77,
@@ -83,12 +123,18 @@ Core commands:
   check [--json]     verify the runtime invariants (exit 1 if any FAIL)
 
 Any other COMMAND runs the plugin of that exact name; its arguments are its own.
-Exit codes: 64 usage, 77 root, 78 contract/config, 126 plugin refused,
-127 unknown command; a plugin's own status is passed through.`;
+
+Exit codes:
+  0    success                     74   standard output not writable
+  1    check found a FAIL          77   running as root
+  64   usage error                 78   contract or configuration invalid
+  70   internal error (a bug)      126  plugin refused or not executable
+                                   127  unknown command
+  any other: the plugin's own status (runner is gone once a plugin runs)`;
 
 const COMMAND_HELP: Record<string, string> = {
   help: "usage: runner help [COMMAND]\nShow the usage, the core commands and the plugins present.",
-  version: `usage: runner version\nPrint "runner ${VERSION}".`,
+  version: `usage: runner version [--json]\nPrint "runner ${VERSION}"; with --json the build facts: version, bun, source_sha256.`,
   info: "usage: runner info [--json]\nShow every key of image.env, runtime.env and tools.env, in file order.\nExit 78 if a contract file is missing or invalid.",
   plugins: `usage: runner plugins [--json]\nList every entry of ${PLUGIN_DIR}/ with its status:\nok, not-executable, unsafe-permissions, shadowed-by-core, invalid-name,\nbroken-link, not-a-file.`,
   check: "usage: runner check [--json]\nCheck the runtime invariants, one line each: PASS, WARN or FAIL.\nExit 0 if nothing fails, 1 if something fails, 78 if the contract is invalid.",
@@ -101,7 +147,8 @@ export type Contract = { image: EnvFile; runtime: EnvFile; tools: EnvFile };
 export type PluginStatus =
   | "ok" | "not-executable" | "unsafe-permissions" | "shadowed-by-core"
   | "invalid-name" | "broken-link" | "not-a-file";
-export type PluginEntry = { name: string; path: string; status: PluginStatus; reason: string };
+/** nameBytes: the raw name, only when it is not UTF-8 (then name is a lossy decoding). */
+export type PluginEntry = { name: string; path: string; status: PluginStatus; reason: string; nameBytes?: Uint8Array };
 export type CheckResult = { id: string; status: "PASS" | "WARN" | "FAIL"; message: string };
 export type Decision =
   | { kind: "core"; command: string; args: string[] }
@@ -109,6 +156,14 @@ export type Decision =
   | { kind: "unknown"; name: string }
   | { kind: "usage"; message: string };
 
+type Libc = {
+  fcntl(fd: number, cmd: number, arg: number): number;
+  getxattr(path: Uint8Array, name: Uint8Array): number;
+  sigprocmask(how: number, set: Uint8Array): number;
+  execve(path: Uint8Array, argv: BigUint64Array, envp: BigUint64Array): number;
+  address(buf: Uint8Array): number;
+  errno(): number;
+};
 /** An error main() turns into `runner: <message>` and the exit code. */
 export class RunnerError extends Error {
   constructor(readonly exitCode: number, message: string) { super(message); }
@@ -123,23 +178,52 @@ export class EnvSyntaxError extends Error {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
+/**
+ * The characters runner never prints raw: controls (Cc: C0, DEL, C1 such as
+ * the CSI U+009B), format characters (Cf: bidi overrides and isolates, U+200B,
+ * U+200E, U+200F, U+061C, U+FEFF, …), line and paragraph separators (Zl, Zp)
+ * and lone surrogates (Cs). Unicode's general categories, not a hand list: a
+ * new invisible or bidi character lands in Cf. The backslash is escaped too,
+ * so an escaped text maps back to exactly one original.
+ */
+const UNPRINTABLE = /[\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+const UNPRINTABLE_ONE = /^[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]$/u;
+
+/** Text safe for a terminal and for one line: unprintable characters as \u{hex}, '\' as '\\'. */
+export function escapeText(s: string): string {
+  return s.replace(UNPRINTABLE, (c) => (c === "\\" ? "\\\\" : `\\u{${c.codePointAt(0)!.toString(16)}}`));
+}
+
+/**
+ * A file name as bytes, for people: valid UTF-8 is shown as escapeText()
+ * shows it; otherwise printable ASCII stays and every other byte is \x{hh}.
+ * Either way the bytes can be recovered from what is printed.
+ */
+export function showBytes(bytes: Uint8Array): string {
+  try { return escapeText(utf8.decode(bytes)); } catch { /* not UTF-8: byte by byte */ }
+  let s = "";
+  for (const b of bytes) s += b === 0x5c ? "\\\\" : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x{${b.toString(16).padStart(2, "0")}}`;
+  return s;
+}
+
 /** Shows a character in an error message without letting it mess up a terminal. */
 function quoteChar(ch: string): string {
   const c = ch.codePointAt(0) ?? 0;
-  return c < 0x20 || (c >= 0x7f && c <= 0x9f) ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : `'${ch}'`;
+  return UNPRINTABLE_ONE.test(ch) ? `U+${c.toString(16).toUpperCase().padStart(4, "0")}` : `'${ch}'`;
 }
 
-/** Shows a word the caller gave in a one-line message: quoted, control and bidi characters escaped, never raw. */
+/** Shows a word the caller gave in a one-line message: quoted, unprintable characters escaped, never raw. */
 export function quoteWord(s: string): string {
-  return `'${s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`)}'`;
+  return `'${escapeText(s)}'`;
 }
 
 /**
  * Parses an env file. The rule: a file accepted here means exactly what a
  * POSIX shell's `.` makes of it, and anything outside the grammar is refused
- * (os-release(5) is the model; see docs/CONTRACT.md, C-ENV-*).
+ * (os-release(5) is the model; see docs/CONTRACT.md, C-ENV-*). With a prefix,
+ * every key must start with it and be longer (the file's namespace, C-ENV-10).
  */
-export function parseEnv(bytes: Uint8Array): EnvFile {
+export function parseEnv(bytes: Uint8Array, prefix?: string): EnvFile {
   if (bytes.length > MAX_ENV_BYTES) throw new EnvSyntaxError(0, `larger than ${MAX_ENV_BYTES} bytes`);
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     throw new EnvSyntaxError(1, "byte order mark is not allowed");
@@ -156,6 +240,9 @@ export function parseEnv(bytes: Uint8Array): EnvFile {
     checkControls(line, n);
     if (line === "" || line[0] === "#") continue;
     const [key, value] = parseAssignment(line, n);
+    if (prefix !== undefined && !(key.startsWith(prefix) && key.length > prefix.length)) {
+      throw new EnvSyntaxError(n, `key ${quoteWord(key)} is outside this file's namespace: its keys are ${prefix}*`);
+    }
     const seen = firstLine.get(key);
     if (seen !== undefined) throw new EnvSyntaxError(n, `duplicate key '${key}' (first set on line ${seen})`);
     firstLine.set(key, n);
@@ -254,7 +341,7 @@ export function contractProblems(kind: "image" | "runtime", env: EnvFile): strin
   for (const key of REQUIRED[kind]) if (!env.has(key)) problems.push(`missing required key ${key}`);
   const bad = (key: string, ok: (v: string) => boolean, what: string) => {
     const v = env.get(key);
-    if (v !== undefined && !ok(v)) problems.push(`${key} '${v}' is not ${what}`);
+    if (v !== undefined && !ok(v)) problems.push(`${key} ${quoteWord(v)} is not ${what}`);
   };
   if (kind === "image") {
     bad("IMAGE_VERSION", (v) => SEMVER.test(v), "a semantic version");
@@ -279,6 +366,70 @@ export function decide(args: readonly string[], hasEntry: (name: string) => bool
   if (isCoreCommand(first)) return { kind: "core", command: first, args: rest };
   if (isValidPluginName(first) && hasEntry(first)) return { kind: "plugin", name: first, args: rest };
   return { kind: "unknown", name: first };
+}
+
+/** The strings of a NUL-separated /proc file, each as latin1 (one char per byte). */
+const procStrings = (bytes: Buffer) => bytes.toString("latin1").split("\0").slice(0, -1);
+/** A name for a message: bytes outside [A-Za-z0-9_] shown as '?', never raw. */
+const safeName = (latin1: string) => latin1.replace(/[^A-Za-z0-9_]/g, "?");
+
+/**
+ * Why the raw environment would make Bun act before runner's first line, or
+ * null. The raw environment (/proc/self/environ), not process.env: with two
+ * BUN_OPTIONS entries Bun obeys the first while process.env shows the last.
+ * BUN_OPTIONS injects options (a --preload runs code); BUN_INSPECT* starts a
+ * debugger that can run code inside runner and may listen on the network.
+ */
+export function bunEnvironmentProblem(environ: Buffer): string | null {
+  if (environ.indexOf("BUN_") === -1) return null; // the usual case: one search, no split
+  for (const kv of procStrings(environ)) {
+    const eq = kv.indexOf("=");
+    const name = eq === -1 ? kv : kv.slice(0, eq);
+    if (name === "BUN_OPTIONS" && eq !== -1 && eq < kv.length - 1) {
+      return "BUN_OPTIONS is set; it can inject code into the Bun runtime, so runner refuses to start; unset it (every BUN_OPTIONS entry of the environment counts)";
+    }
+    if (name.startsWith("BUN_INSPECT")) {
+      return `${safeName(name)} is set; it opens a debugger that can run code inside the Bun runtime, so runner refuses to start; unset it`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why the raw argv and environment cannot reach a plugin unchanged, or null
+ * (exit code and message). Bun decodes them lossily (a \xff byte becomes
+ * U+FFFD) and execve() is handed a name → value record, so bytes that are not
+ * UTF-8, a name given twice, and an entry without '=' or without a name could
+ * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
+ */
+export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
+  const valid = (bytes: Uint8Array) => {
+    try { utf8.decode(bytes); return true; } catch { return false; }
+  };
+  // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
+  // checks every string in it; only a failure needs the strings one by one.
+  if (!valid(cmdline)) {
+    const args = procStrings(cmdline);
+    for (let i = 1; i < args.length; i++) {
+      if (!valid(Buffer.from(args[i]!, "latin1"))) return [EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`];
+    }
+  }
+  const environOk = valid(environ);
+  const seen = new Set<string>();
+  const entries = procStrings(environ);
+  for (let i = 0; i < entries.length; i++) {
+    const kv = entries[i]!;
+    const eq = kv.indexOf("=");
+    const name = eq === -1 ? kv : kv.slice(0, eq);
+    if (!environOk && !valid(Buffer.from(kv, "latin1"))) {
+      return [EXIT.CONFIG, `environment variable '${safeName(name)}' is not valid UTF-8; runner cannot pass it on unchanged`];
+    }
+    if (eq === -1) return [EXIT.CONFIG, `environment entry ${i + 1} ('${safeName(kv)}') has no '='; runner cannot pass it on unchanged`];
+    if (eq === 0) return [EXIT.CONFIG, `environment entry ${i + 1} has an empty name; runner cannot pass it on unchanged`];
+    if (seen.has(name)) return [EXIT.CONFIG, `environment variable '${safeName(name)}' is set more than once; runner cannot pass such an environment on unchanged`];
+    seen.add(name);
+  }
+  return null;
 }
 
 // ------------------------------------------------------------------- checks
@@ -306,7 +457,7 @@ function ownershipProblem(st: Stats, what: string): string | null {
  * files, never links; O_NONBLOCK: a FIFO in its place must not hang us.
  * Returns null only for a missing optional file.
  */
-export function readContractFile(path: string, optional: boolean): EnvFile | null {
+export function readContractFile(path: string, optional: boolean, prefix?: string): EnvFile | null {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -325,7 +476,7 @@ export function readContractFile(path: string, optional: boolean): EnvFile | nul
     let len = 0;
     for (let got = 1; got > 0 && len < buf.length; len += got) got = readSync(fd, buf, len, buf.length - len, null);
     try {
-      return parseEnv(buf.subarray(0, len));
+      return parseEnv(buf.subarray(0, len), prefix);
     } catch (e) {
       if (!(e instanceof EnvSyntaxError)) throw e;
       throw new RunnerError(EXIT.CONFIG, e.line ? `${path}:${e.line}: ${e.message}` : `${path}: ${e.message}`);
@@ -349,9 +500,9 @@ function contractDirProblem(): string | null {
   }
 }
 
-/** One contract file, read and with its required keys checked (kind null: tools.env, optional). */
+/** One contract file, read, in its namespace, and with its required keys checked (kind null: tools.env, optional). */
 function readContractPart(path: string, kind: "image" | "runtime" | null): EnvFile | null {
-  const env = readContractFile(path, kind === null);
+  const env = readContractFile(path, kind === null, KEY_PREFIX[kind ?? "tools"]);
   const problems = env && kind ? contractProblems(kind, env) : [];
   if (problems.length) throw new RunnerError(EXIT.CONFIG, `${path}: ${problems.join("; ")}`);
   return env;
@@ -415,11 +566,12 @@ function pluginDirProblem(): string | null {
 }
 
 /**
- * Everything runner demands of a plugin before it execs it. stat() never
+ * Everything runner demands of a plugin before it execs it (checkCaps: also
+ * its file capabilities, which costs a libc load). stat() never
  * opens the file, so FIFOs and devices cannot block us. The final target and
  * every folder on the way to it must be root's: whoever may write there decides what runs.
  */
-export function inspectPlugin(name: string, dirProblem: string | null, seen?: Map<string, Stats>): PluginEntry {
+export function inspectPlugin(name: string, dirProblem: string | null, seen?: Map<string, Stats>, checkCaps = true): PluginEntry {
   const path = `${PLUGIN_DIR}/${name}`;
   const entry = (status: PluginStatus, reason: string): PluginEntry => ({ name, path, status, reason });
   if (!isValidPluginName(name)) return entry("invalid-name", `name does not match ${PLUGIN_NAME_RULE}`);
@@ -437,6 +589,10 @@ export function inspectPlugin(name: string, dirProblem: string | null, seen?: Ma
   const unsafe = ownershipProblem(st, link.isSymbolicLink() ? "link target" : "file");
   if (unsafe) return entry("unsafe-permissions", unsafe);
   if (st.mode & 0o6000) return entry("unsafe-permissions", "setuid or setgid bit set: plugins never run privileged");
+  if (checkCaps) {
+    const caps = fileCapabilityProblem(path);
+    if (caps) return entry("unsafe-permissions", caps);
+  }
   if (dirProblem) return entry("unsafe-permissions", dirProblem);
   // A plain file is reached through runner.d and the folders above it, which
   // dirProblem covers; a link may lead anywhere, so its whole way is walked.
@@ -458,47 +614,149 @@ export function inspectPlugin(name: string, dirProblem: string | null, seen?: Ma
   return entry("ok", "");
 }
 
-/** Every entry of runner.d, sorted by name (byte order, stable across locales). */
+/**
+ * Every entry of runner.d, sorted by its raw bytes (stable across locales).
+ * Names are read as bytes: a name that is not UTF-8 keeps its bytes
+ * (nameBytes) instead of collapsing into U+FFFD.
+ */
 export function listPlugins(): PluginEntry[] {
-  let names: string[];
+  let names: Buffer[];
   try {
-    names = readdirSync(PLUGIN_DIR);
+    names = readdirSync(PLUGIN_DIR, { encoding: "buffer" });
   } catch (e) {
     if (errCode(e) === "ENOENT") return [];
     throw new RunnerError(EXIT.CONFIG, `${PLUGIN_DIR}: cannot list: ${errCode(e)}`);
   }
   const dirProblem = pluginDirProblem();
   const seen = new Map<string, Stats>();
-  return names.sort().map((name) => inspectPlugin(name, dirProblem, seen));
+  return names.sort(Buffer.compare).map((raw) => {
+    let name: string;
+    try { name = utf8.decode(raw); } catch {
+      // Not UTF-8, so not a valid plugin name: nothing to stat.
+      return { ...inspectPlugin(raw.toString("utf8"), dirProblem, seen), nameBytes: raw };
+    }
+    return inspectPlugin(name, dirProblem, seen);
+  });
+}
+
+// ------------------------------------------- the process: /proc, libc, descriptors
+
+function readProc(path: string): Buffer {
+  try { return readFileSync(path); }
+  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
+}
+
+let libc: Libc | null = null;
+
+/**
+ * libc through bun:ffi, loaded on first use only: node:fs has no fcntl,
+ * execve that keeps descriptors, or getxattr. Loading costs about 0.2 ms and
+ * 3 MiB of peak RSS (docs/PERFORMANCE.md), so the common dispatch path (no
+ * descriptor to pass) never loads it; a static import would cost every start.
+ */
+function loadLibc(): Libc {
+  if (libc) return libc;
+  try {
+    const { dlopen, read, ptr } = require("bun:ffi");
+    const { symbols: f } = dlopen("libc.so.6", {
+      fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+      getxattr: { args: ["ptr", "ptr", "ptr", "u64"], returns: "i64" },
+      sigprocmask: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+      execve: { args: ["ptr", "ptr", "ptr"], returns: "i32" },
+      __errno_location: { args: [], returns: "ptr" },
+    });
+    libc = {
+      fcntl: (fd, cmd, arg) => f.fcntl(fd, cmd, arg),
+      getxattr: (path, name) => Number(f.getxattr(path, name, null, 0)),
+      sigprocmask: (how, set) => f.sigprocmask(how, set, null),
+      execve: (path, argv, envp) => f.execve(path, argv, envp),
+      address: (buf) => ptr(buf),
+      errno: () => read.i32(f.__errno_location(), 0),
+    };
+    return libc;
+  } catch (e) {
+    throw new RunnerError(EXIT.SOFTWARE, `cannot load libc through bun:ffi: ${String((e as Error)?.message ?? e).split("\n")[0]}`);
+  }
+}
+
+const cString = (s: string) => Buffer.from(`${s}\0`);
+
+/**
+ * Why the file a path finally resolves to could run with more privilege than
+ * its caller, or null: a security.capability attribute (file capabilities:
+ * setuid by another route). getxattr follows links: the kernel takes the
+ * capabilities of the file it executes, the final target.
+ */
+function fileCapabilityProblem(path: string): string | null {
+  const c = loadLibc();
+  const size = c.getxattr(cString(path), cString("security.capability"));
+  if (size >= 0) return "file capabilities set (security.capability): plugins never run privileged";
+  const errno = c.errno();
+  if (errno === ENODATA || errno === ENOTSUP) return null;
+  return `cannot read its file capabilities (errno ${errno}): refused, as it might be privileged`;
+}
+
+/** Whether the kernel's no_new_privs flag is set (/proc/self/status): then no setuid bit or file capability grants anything. */
+function noNewPrivs(): boolean {
+  let status: string;
+  try { status = readFileSync("/proc/self/status", "latin1"); }
+  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read /proc/self/status: ${errCode(e)}`); }
+  return /^NoNewPrivs:\s*1$/m.test(status);
 }
 
 /**
- * Bun decodes argv and environ lossily (a \xff byte becomes U+FFFD) and
- * execve() takes strings, so bytes that are not UTF-8 cannot reach a plugin
- * intact. Refuse instead of handing it corrupted input: the raw bytes are in /proc.
+ * The descriptors the caller passed, above 2. Bun marks every one of them
+ * close-on-exec at start-up (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)) and
+ * then creates its event loop's eventpoll and eventfd, at the lowest free
+ * numbers. Those two kinds are Bun's: every other open descriptor was there
+ * before runner's first line (runner itself holds none open when it asks),
+ * so it is the caller's. docs/ARCHITECTURE.md, "Descriptors", says why.
  */
-function checkRawEncoding(): void {
-  const read = (path: string) => {
-    try { return readFileSync(path); }
-    catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
-  };
-  const valid = (bytes: Uint8Array) => {
-    try { utf8.decode(bytes); return true; } catch { return false; }
-  };
-  const parts = (bytes: Buffer) => bytes.toString("latin1").split("\0").slice(0, -1);
-  // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
-  // checks every string in it; only a failure needs the strings one by one.
-  const cmdline = read("/proc/self/cmdline");
-  if (!valid(cmdline)) parts(cmdline).forEach((arg, i) => {
-    if (i > 0 && !valid(Buffer.from(arg, "latin1"))) throw new RunnerError(EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`);
-  });
-  const environ = read("/proc/self/environ");
-  if (valid(environ)) return;
-  for (const kv of parts(environ)) {
-    if (valid(Buffer.from(kv, "latin1"))) continue;
-    const name = kv.split("=")[0]!.replace(/[^A-Za-z0-9_]/g, "?");
-    throw new RunnerError(EXIT.CONFIG, `environment variable '${name}' is not valid UTF-8; runner cannot pass it on unchanged`);
+export function callerDescriptors(): number[] {
+  // Since Linux 6.2 the size of /proc/self/fd is the number of open
+  // descriptors: 0-2 and Bun's two mean there is nothing to pass, and one
+  // stat spares the common path a listing. 0 (older kernels): list.
+  if (statSync("/proc/self/fd").size === 3 + BUN_OWN_DESCRIPTORS) return [];
+  const fds: number[] = [];
+  for (const name of readdirSync("/proc/self/fd")) {
+    const fd = Number(name);
+    if (fd <= 2) continue;
+    let target: string;
+    try { target = readlinkSync(`/proc/self/fd/${name}`); } catch { continue; } // the listing's own descriptor, closed by now
+    if (target === "anon_inode:[eventpoll]" || target === "anon_inode:[eventfd]") continue;
+    fds.push(fd);
   }
+  return fds;
+}
+
+/**
+ * execve() through libc, keeping the caller's descriptors: Bun's own
+ * process.execve marks every descriptor above 2 close-on-exec again
+ * (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC)) just before it calls execve, so
+ * it cannot pass them. This does what it does otherwise: descriptors 0-2 and
+ * the caller's open across exec, an empty signal mask. Returns the errno
+ * name only if execve failed.
+ */
+function execveKeeping(fds: readonly number[], path: string, argv: readonly string[], env: Record<string, string>): string {
+  const c = loadLibc();
+  for (const fd of [0, 1, 2, ...fds]) {
+    if (c.fcntl(fd, F_SETFD, 0) === -1 && fd > 2) {
+      throw new RunnerError(EXIT.SOFTWARE, `cannot pass descriptor ${fd} on: fcntl failed (errno ${c.errno()})`);
+    }
+  }
+  // Every string must stay referenced until execve: the arrays hold only addresses.
+  const keep = [path, ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].map((s) => Buffer.from(`${s}\0`));
+  const vector = (from: number, to: number) => {
+    const v = new BigUint64Array(to - from + 1); // NULL-terminated
+    for (let i = from; i < to; i++) v[i - from] = BigInt(c.address(keep[i]!));
+    return v;
+  };
+  const argvVector = vector(1, 1 + argv.length);
+  const envVector = vector(1 + argv.length, keep.length);
+  c.sigprocmask(2 /* SIG_SETMASK */, new Uint8Array(128));
+  c.execve(keep[0]!, argvVector, envVector);
+  const errno = c.errno();
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
 }
 
 // ----------------------------------------------------------------- commands
@@ -553,8 +811,13 @@ function cmdHelp(args: readonly string[]): number {
 }
 
 function cmdVersion(args: readonly string[]): number {
-  if (args.length) throw new RunnerError(EXIT.USAGE, `version: unexpected argument ${quoteWord(args[0]!)}`);
-  out(`runner ${VERSION}`);
+  if (args.length > 1 || (args.length === 1 && args[0] !== "--json")) {
+    throw new RunnerError(EXIT.USAGE, `version: unexpected argument ${quoteWord(args.find((a) => a !== "--json") ?? args[1]!)} (usage: runner version [--json])`);
+  }
+  // The build facts an auditor compares with the sources: the Bun runtime
+  // compiled in (Bun.version is that runtime's own) and the source's digest.
+  if (args.length) out(JSON.stringify({ version: VERSION, bun: Bun.version, source_sha256: SOURCE_SHA256 }, null, 2));
+  else out(`runner ${VERSION}`);
   return EXIT.OK;
 }
 
@@ -567,25 +830,30 @@ function cmdInfo(args: readonly string[]): number {
     return EXIT.OK;
   }
   const section = (title: string, m: EnvFile) =>
-    `${title}:\n${m.size ? [...m].map(([k, v]) => `  ${k}=${v}`).join("\n") : "  (none)"}`;
+    `${title}:\n${m.size ? [...m].map(([k, v]) => `  ${k}=${escapeText(v)}`).join("\n") : "  (none)"}`;
   out([section("image", c.image), section("runtime", c.runtime), section("tools", c.tools)].join("\n"));
   return EXIT.OK;
 }
+
+/** A runner.d entry's name for people: escaped, and from its bytes when it is not UTF-8. */
+const displayName = (e: PluginEntry): string => (e.nameBytes ? showBytes(e.nameBytes) : escapeText(e.name));
 
 function cmdPlugins(args: readonly string[]): number {
   const json = takeJsonFlag("plugins", args);
   loadContract();
   const entries = listPlugins();
   if (json) {
-    out(JSON.stringify({ plugins: entries.map(({ name, path, status, reason }) => ({ name, path, status, reason })) }, null, 2));
+    // JSON is lossless: a name that is not UTF-8 also gives its bytes in hex.
+    out(JSON.stringify({
+      plugins: entries.map(({ name, path, status, reason, nameBytes }) =>
+        nameBytes ? { name, name_bytes: Buffer.from(nameBytes).toString("hex"), path, status, reason } : { name, path, status, reason }),
+    }, null, 2));
     return EXIT.OK;
   }
   if (!entries.length) { out(`no plugins in ${PLUGIN_DIR}/`); return EXIT.OK; }
-  const width = Math.max(4, ...entries.map((e) => JSON.stringify(e.name).length));
-  out(entries.map((e) => {
-    const name = isValidPluginName(e.name) ? e.name : JSON.stringify(e.name);
-    return `${name.padEnd(width)}  ${e.status.padEnd(18)}  ${e.reason}`.trimEnd();
-  }).join("\n"));
+  const shown = entries.map((e) => (isValidPluginName(e.name) ? e.name : `'${displayName(e)}'`));
+  const width = Math.max(4, ...shown.map((n) => n.length));
+  out(entries.map((e, i) => `${shown[i]!.padEnd(width)}  ${e.status.padEnd(18)}  ${e.reason}`.trimEnd()).join("\n"));
   return EXIT.OK;
 }
 
@@ -619,11 +887,27 @@ export function runChecks(): { results: CheckResult[]; contractFailed: boolean }
   } else if (wanted !== undefined) {
     add("uid", "PASS", `uid ${uid} is RUNNER_UID`);
   }
+  const home = process.env.HOME;
+  const homeProblem = home === undefined || home === "" ? "HOME is not set"
+    : (() => {
+      try {
+        if (!statSync(home).isDirectory()) return `HOME ${quoteWord(home)} is not a directory`;
+        accessSync(home, constants.W_OK);
+        return null;
+      } catch (e) { return `HOME ${quoteWord(home)} is not a writable directory (${errCode(e)})`; }
+    })();
+  add("home", homeProblem ? "WARN" : "PASS", homeProblem
+    ? `${homeProblem}: tools that keep state there fail (arbitrary-UID platforms: set HOME, e.g. -e HOME=/tmp)`
+    : `HOME ${quoteWord(home!)} is a writable directory`);
+  const nnp = noNewPrivs();
+  add("no-new-privs", nnp ? "PASS" : "WARN", nnp
+    ? "no_new_privs is set: no plugin, nor anything it runs, can gain privilege through setuid bits or file capabilities"
+    : "no_new_privs is not set: run with --security-opt no-new-privileges (docker, podman) or allowPrivilegeEscalation: false (Kubernetes)");
   const pdir = pluginDirProblem();
   add("plugin-dir", pdir ? "FAIL" : "PASS", pdir ?? `${PLUGIN_DIR} is root's and not writable by others (or absent)`);
   try {
     for (const p of listPlugins()) {
-      add(`plugin:${p.name}`, p.status === "ok" ? "PASS" : "FAIL", p.status === "ok" ? "ok" : `${p.status}: ${p.reason}`);
+      add(`plugin:${displayName(p)}`, p.status === "ok" ? "PASS" : "FAIL", p.status === "ok" ? "ok" : `${p.status}: ${p.reason}`);
     }
   } catch (e) {
     if (!(e instanceof RunnerError)) throw e;
@@ -645,49 +929,75 @@ function cmdCheck(args: readonly string[]): number {
  * Replaces runner with the plugin (same PID: signals and exit status are the
  * plugin's own). Returns only by throwing.
  */
-function execPlugin(name: string, args: readonly string[]): never {
+function execPlugin(name: string, args: readonly string[], environ: Buffer): never {
   loadContract();
-  checkRawEncoding();
-  const plugin = inspectPlugin(name, pluginDirProblem());
+  const raw = rawInputProblem(readProc("/proc/self/cmdline"), environ);
+  if (raw) throw new RunnerError(raw[0], raw[1]);
+  // File capabilities are not read here: that needs libc (bun:ffi), about
+  // 0.2 ms and 3 MiB on every dispatch; `plugins` and `check` read them, and
+  // no_new_privs makes the kernel ignore them (C-PLUGIN-12, SECURITY.md).
+  const plugin = inspectPlugin(name, pluginDirProblem(), undefined, false);
   if (plugin.status !== "ok") {
     throw new RunnerError(EXIT.CANNOT_EXEC, `plugin '${name}' refused (${plugin.status}): ${plugin.reason}`);
   }
-  const env: Record<string, string> = { ...process.env, RUNNER_PLUGIN: name, RUNNER_VERSION: VERSION } as Record<string, string>;
+  // The caller's environment in its own order (the raw one: checked above to
+  // be UTF-8, one entry per name), runner's two variables replacing the caller's.
+  const env: Record<string, string> = {};
+  for (const kv of environ.toString("utf8").split("\0").slice(0, -1)) {
+    const eq = kv.indexOf("=");
+    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  env.RUNNER_PLUGIN = name;
+  env.RUNNER_VERSION = VERSION;
   // Bun ignores SIGPIPE and SIGXFSZ, and execve keeps ignored dispositions;
   // a caught signal is reset to default by execve, so catching them here
   // hands the plugin the dispositions a shell would.
   const noop = () => {};
   process.on("SIGPIPE", noop);
   process.on("SIGXFSZ", noop);
-  // Node's "execve is experimental" warning would land on stderr after a failed exec.
-  process.removeAllListeners("warning");
-  try {
-    process.execve!(plugin.path, [plugin.path, ...args], env);
-  } catch (e) {
-    const code = errCode(e);
-    throw new RunnerError(code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_EXEC, `plugin '${name}': execve ${plugin.path} failed: ${code}`);
+  const argv = [plugin.path, ...args];
+  // Last, when runner holds no descriptor of its own: what is open above 2 is the caller's or Bun's.
+  const fds = callerDescriptors();
+  let code: string;
+  if (fds.length) {
+    code = execveKeeping(fds, plugin.path, argv, env);
+  } else {
+    // Node's "execve is experimental" warning would land on stderr after a failed exec.
+    process.removeAllListeners("warning");
+    try {
+      process.execve!(plugin.path, argv, env);
+      code = "returned";
+    } catch (e) {
+      code = errCode(e);
+    }
   }
-  throw new RunnerError(EXIT.SOFTWARE, "execve returned");
+  throw new RunnerError(code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_EXEC, `plugin '${name}': execve ${plugin.path} failed: ${code}`);
 }
 
 const COMMANDS: Record<string, (args: readonly string[]) => number> = {
   help: cmdHelp, version: cmdVersion, info: cmdInfo, plugins: cmdPlugins, check: cmdCheck,
 };
 
-/** Steps 1 to 6 of docs/CONTRACT.md, in order. Returns the exit code or throws. */
+/** Steps 1 to 6 of docs/CONTRACT.md ("Order of evaluation"), in order. Returns the exit code or throws. */
 export function run(args: readonly string[]): number {
   // 1. Never as root: not for `version`, not for `help`.
   if (process.getuid!() === 0 || process.geteuid!() === 0) {
     throw new RunnerError(EXIT.NOPERM, "refusing to run as root (uid 0); run as a non-root user, e.g. --user 10001");
   }
-  // 2. BUN_OPTIONS can preload code into the runtime before runner's first line.
-  if (process.env.BUN_OPTIONS) {
-    throw new RunnerError(EXIT.CONFIG, "BUN_OPTIONS is set; it can inject code into the Bun runtime, so runner refuses to start; unset it");
-  }
-  // 3-6. Core command, plugin, or failure.
+  // 2. Bun acts on these before runner's first line; refuse to go on under them.
+  const environ = readProc("/proc/self/environ");
+  const bun = bunEnvironmentProblem(environ);
+  if (bun) throw new RunnerError(EXIT.CONFIG, bun);
+  // 3-4. Option, core command, or the lookup of exactly one plugin name.
   const decision = decide(args, (name) => {
-    try { lstatSync(`${PLUGIN_DIR}/${name}`); return true; } catch { return false; }
+    try { lstatSync(`${PLUGIN_DIR}/${name}`); return true; } catch (e) {
+      const code = errCode(e);
+      if (code === "ENOENT") return false;
+      // Not "unknown command": the name might be there; say why we cannot tell.
+      throw new RunnerError(EXIT.CONFIG, `${PLUGIN_DIR}: cannot look up ${quoteWord(name)}: ${code}${code === "EACCES" ? " (runner.d must be searchable by the caller)" : ""}`);
+    }
   });
+  // 5-6. (execPlugin) the contract, the raw input, the plugin's checks, execve.
   switch (decision.kind) {
     case "usage":
       // The usage only when nothing was asked; any other error stays one line (C-OUT-1).
@@ -696,7 +1006,7 @@ export function run(args: readonly string[]): number {
     case "core":
       return COMMANDS[decision.command]!(decision.args);
     case "plugin":
-      return execPlugin(decision.name, decision.args);
+      return execPlugin(decision.name, decision.args, environ);
     case "unknown":
       throw new RunnerError(EXIT.NOT_FOUND,
         `unknown command ${quoteWord(decision.name)}; core commands: ${CORE_COMMANDS.join(", ")}; plugins: see 'runner plugins'`);

@@ -174,6 +174,54 @@ describeBinary("core commands", () => {
     expect([r.code, r.stdout, r.stderr]).toEqual([0, `runner ${VERSION}\n`, ""]);
     expect(VERSION).toMatch(/^\d+\.\d+\.\d+/);
   });
+  test("C-VERSION-2: version --json gives version, the Bun compiled in, and the sha256 of src/runner.ts; plain version stays one line", async () => {
+    const r = await run(fixture(), ["version", "--json"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const facts = JSON.parse(r.stdout);
+    expect(Object.keys(facts)).toEqual(["version", "bun", "source_sha256"]);
+    const pkg = JSON.parse(require("node:fs").readFileSync(join(import.meta.dir, "..", "package.json"), "utf8"));
+    const source = require("node:fs").readFileSync(join(import.meta.dir, "..", "src", "runner.ts"));
+    // dist/runner must have been built from this source by scripts/build.ts.
+    expect(facts).toEqual({ version: VERSION, bun: pkg.devDependencies.bun, source_sha256: new Bun.CryptoHasher("sha256").update(source).digest("hex") });
+    // The runtime's own Bun.version is the one the build ran with (the pinned bun).
+    expect(facts.bun).toBe(Bun.version);
+    const plain = await run(fixture(), ["version"]);
+    expect(plain.stdout).toBe(`runner ${VERSION}\n`);
+    for (const args of [["version", "--yaml"], ["version", "--json", "x"]]) {
+      const bad = await run(fixture(), args);
+      expect(bad.code).toBe(64);
+      oneLineError(bad.stderr);
+    }
+  });
+  test("C-HELP-3: help lists every exit code of the contract", async () => {
+    const r = await run(fixture(), ["help"]);
+    expect(r.code).toBe(0);
+    const section = r.stdout.slice(r.stdout.indexOf("Exit codes:"));
+    for (const code of ["0", "1", "64", "70", "74", "77", "78", "126", "127"]) expect(section).toMatch(new RegExp(`(^|\\s)${code}\\s+\\S`, "m"));
+    expect(section).toContain("the plugin's own status");
+  });
+  test("C-CONTRACT-1: the order: argument errors (64) and unknown commands (127) come before the contract (78)", async () => {
+    const f = fixture({ image: null, runtime: null });
+    const cases: Array<[string[], number]> = [[["nosuch"], 127], [["info", "x"], 64], [["check", "--yaml"], 64], [["info"], 78], [["plugins"], 78]];
+    for (const [args, code] of cases) {
+      const r = await run(f, args);
+      expect({ args, code: r.code }).toEqual({ args, code });
+    }
+  });
+  test("C-CHECK-5: HOME unset, missing, or not writable is a WARN naming the problem; a writable HOME PASSes", async () => {
+    const f = fixture();
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ PATH: "/usr/bin:/bin" }, /^WARN  home: HOME is not set: /m],
+      [{ PATH: "/usr/bin:/bin", HOME: "/nonexistent" }, /^WARN  home: HOME '\/nonexistent' is not a writable directory \(ENOENT\)/m],
+      [{ PATH: "/usr/bin:/bin", HOME: "/" }, /^WARN  home: HOME '\/' is not a writable directory \(EACCES\)/m],
+      [{ PATH: "/usr/bin:/bin", HOME: "/tmp" }, /^PASS  home: HOME '\/tmp' is a writable directory$/m],
+    ];
+    for (const [env, line] of cases) {
+      const r = await run(f, ["check"], { env });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(line);
+    }
+  });
   test("C-INFO-1: info --json has every key in file order; tools is {} when absent", async () => {
     const f = fixture({ image: `IMAGE_ROLE=base\nIMAGE_NAME=img\n# c\nIMAGE_VERSION=1.0.0\nIMAGE_DOMAIN=d\nIMAGE_EXTRA='a b'\n` });
     const r = await run(f, ["info", "--json"]);
@@ -242,11 +290,12 @@ describeBinary("core commands", () => {
   test("C-CHECK-1: all PASS → exit 0; a bad plugin → FAIL, exit 1", async () => {
     const f = fixture({ tools: "TOOL_X=1\n" });
     addPlugin(f, "good", "#!/bin/sh\n");
-    const ok = await run(f, ["check"]);
+    // no_new_privs set and a writable HOME (DEFAULT_ENV: /tmp), as in a hardened container.
+    const ok = await run(f, ["check"], { noNewPrivs: true });
     expect(ok.code).toBe(0);
     const lines = ok.stdout.trimEnd().split("\n");
     expect(lines.every((l) => l.startsWith("PASS  "))).toBe(true);
-    expect(lines.map((l) => l.split(":")[0]!.slice(6))).toEqual(["not-root", "contract-dir", "contract-image", "contract-runtime", "contract-tools", "uid", "plugin-dir", "plugin"]);
+    expect(lines.map((l) => l.split(":")[0]!.slice(6))).toEqual(["not-root", "contract-dir", "contract-image", "contract-runtime", "contract-tools", "uid", "home", "no-new-privs", "plugin-dir", "plugin"]);
     addPlugin(f, "bad", "#!/bin/sh\n", 0o777);
     const bad = await run(f, ["check"]);
     expect(bad.code).toBe(1);

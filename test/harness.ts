@@ -117,6 +117,8 @@ export type RunOptions = {
   prelude?: string;
   /** run in a new PID namespace too, so runner is PID 1 */
   pidNamespace?: boolean;
+  /** set no_new_privs (setpriv --no-new-privs), as --security-opt no-new-privileges does */
+  noNewPrivs?: boolean;
   /** extra bind mounts, applied after the defaults: [source, target] */
   mounts?: Array<[string, string]>;
   timeoutMs?: number;
@@ -134,7 +136,7 @@ export function namespaceCommand(f: Fixture, args: readonly string[], o: RunOpti
   const gid = o.gid ?? USER_GID;
   const mounts = [[f.etc, "/etc/runner"], [f.plugins, "/usr/local/lib/runner.d"], ...(o.mounts ?? [])]
     .map(([s, t]) => `/bin/mount --bind ${q(s!)} ${q(t!)} || exit 99`).join("\n");
-  const ids = o.euid !== undefined ? `--ruid=${uid} --euid=${o.euid}` : `--reuid=${uid}`;
+  const ids = (o.euid !== undefined ? `--ruid=${uid} --euid=${o.euid}` : `--reuid=${uid}`) + (o.noNewPrivs ? " --no-new-privs" : "");
   const script = `${mounts}\ncd ${q(o.cwd ?? f.work)} || exit 99\n${o.prelude ?? ""}\nexec /usr/bin/setpriv ${ids} --regid=${gid} --clear-groups -- ${q(binary)} "$@" ${o.rawShellArgs ?? ""}`;
   const pid = o.pidNamespace ? ["--pid", "--fork", "--mount-proc"] : [];
   return ["/usr/bin/unshare", "-m", "--propagation", "private", ...pid, "--", "/bin/sh", "-c", script, "sh", ...args];

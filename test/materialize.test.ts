@@ -11,7 +11,7 @@ import {
   ADDED_KEYS, HEADER, MaterializeError, formatEnv, formatValue, materialize, ociLabels, parseEpoch,
   rfc3339, routeManifest,
 } from "../src/materialize.ts";
-import { parseEnv, type Contract, type EnvFile } from "../src/runner.ts";
+import { KEY_PREFIX, parseEnv, type Contract, type EnvFile } from "../src/runner.ts";
 import { cleanupSh, sourceWithSh } from "./sh-oracle.ts";
 import { prng } from "./prng.ts";
 
@@ -57,6 +57,21 @@ describe("routing", () => {
     expect([...c.image]).toEqual([["IMAGE_X", "x"], ["IMAGE_W", "w"]]);
     expect([...c.runtime]).toEqual([["RUNNER_Y", "y"]]);
     expect([...c.tools]).toEqual([["TOOL_B", "2"], ["TOOL_A", "1"]]);
+  });
+
+  test("C-ENV-10: every key routed into a file is inside that file's runtime namespace, and every key outside all of them fails the build", () => {
+    // Materialization and runner share KEY_PREFIX: what the build writes, runner reads.
+    const keys = ["IMAGE_A", "RUNNER_B", "TOOL_C", "IMAGE__", "TOOL_1", "IMAGE_", "RUNNER_", "TOOL_", "OPTIND", "UID", "SHELLOPTS", "TOOLS_X", "image_x"];
+    for (const key of keys) {
+      const kind = (Object.keys(KEY_PREFIX) as Array<keyof typeof KEY_PREFIX>).find((k) => key.startsWith(KEY_PREFIX[k]) && key.length > KEY_PREFIX[k].length);
+      let routed: Contract | null = null;
+      try { routed = routeManifest(env([key, "1"])); } catch { routed = null; }
+      expect({ key, routed: routed !== null }).toEqual({ key, routed: kind !== undefined });
+      if (routed && kind) {
+        expect(routed[kind].get(key)).toBe("1");
+        expect(parseEnv(enc(formatEnv(routed[kind])), KEY_PREFIX[kind]).get(key)).toBe("1");
+      }
+    }
   });
 
   for (const key of ["NAME", "image_name", "IMAGE_", "TOOLS", "RUNNERX_UID", "_IMAGE_NAME", "PATH"]) {

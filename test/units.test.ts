@@ -1,7 +1,9 @@
 // Unit tests of the pure parts besides the env parser: name and id rules,
 // required contract keys, and the dispatch decision.
 import { describe, expect, test } from "bun:test";
-import { CORE_COMMANDS, contractProblems, decide, isValidId, isValidPluginName } from "../src/runner.ts";
+import {
+  CORE_COMMANDS, bunEnvironmentProblem, contractProblems, decide, escapeText, isValidId, isValidPluginName, quoteWord, rawInputProblem, showBytes,
+} from "../src/runner.ts";
 
 const env = (text: string) => new Map(text.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
 
@@ -89,5 +91,49 @@ describe("dispatch decision (pure)", () => {
     const asked: string[] = [];
     decide(["kubectl", "get", "pods"], (n) => { asked.push(n); return true; });
     expect(asked).toEqual(["kubectl"]);
+  });
+});
+
+describe("C-OUT-5: escaping for people", () => {
+  test("C-OUT-5: every Cc, Cf, Zl, Zp character is escaped, the backslash doubled, everything else kept", () => {
+    for (const c of ["\u0000", "\u001b", "\u007f", "\u009b", "\u200b", "\u200e", "\u200f", "\u061c", "\u202a", "\u202e", "\u2066", "\u2069", "\ufeff", "\u2028", "\u2029", "\u00ad"]) {
+      expect(escapeText(`a${c}b`)).toBe(`a\\u{${c.codePointAt(0)!.toString(16)}}b`);
+      expect(quoteWord(c)).not.toContain(c);
+    }
+    expect(escapeText("a\\b")).toBe("a\\\\b");
+    expect(escapeText("é✓日🙂 ~")).toBe("é✓日🙂 ~");
+  });
+  test("C-OUT-5: showBytes maps back to bytes: UTF-8 as text, other bytes as \\x{hh}", () => {
+    expect(showBytes(Buffer.from([0x7a, 0xff]))).toBe("z\\x{ff}");
+    expect(showBytes(Buffer.from("z\\x{ff}"))).toBe("z\\\\x{ff}");
+    expect(showBytes(Buffer.from("a\u202eb"))).toBe("a\\u{202e}b");
+  });
+});
+
+describe("C-BUNOPT-2, C-BUNOPT-3, C-PLUGIN-10: the raw environment", () => {
+  const environ = (...entries: string[]) => Buffer.from(entries.map((e) => `${e}\0`).join(""));
+  test("C-BUNOPT-2: any non-empty BUN_OPTIONS entry counts, wherever it is", () => {
+    expect(bunEnvironmentProblem(environ("A=1", "BUN_OPTIONS=--smol", "BUN_OPTIONS="))).toMatch(/^BUN_OPTIONS is set/);
+    expect(bunEnvironmentProblem(environ("BUN_OPTIONS=", "BUN_OPTIONS="))).toBeNull();
+    expect(bunEnvironmentProblem(environ("XBUN_OPTIONS=1", "A=BUN_OPTIONS=1"))).toBeNull();
+  });
+  test("C-BUNOPT-3: any BUN_INSPECT* name, even empty or without '='", () => {
+    for (const e of ["BUN_INSPECT=", "BUN_INSPECT=ws://0.0.0.0:6499/x?wait=1", "BUN_INSPECT_CONNECT_TO=x", "BUN_INSPECT"]) {
+      expect(bunEnvironmentProblem(environ("A=1", e))).toMatch(/^BUN_INSPECT\w* is set; it opens a debugger/);
+    }
+  });
+  test("C-PLUGIN-10: duplicates, entries without '=' and empty names are refused; a clean environment passes", () => {
+    const cmd = Buffer.from("runner\0tool\0");
+    expect(rawInputProblem(cmd, environ("A=1", "B=2", "A=1"))).toEqual([78, "environment variable 'A' is set more than once; runner cannot pass such an environment on unchanged"]);
+    expect(rawInputProblem(cmd, environ("A=1", "NOEQ"))?.[1]).toMatch(/^environment entry 2 \('NOEQ'\) has no '='/);
+    expect(rawInputProblem(cmd, environ("=x"))?.[1]).toMatch(/^environment entry 1 has an empty name/);
+    expect(rawInputProblem(cmd, environ("A=", "B==", "C=a=b"))).toBeNull();
+  });
+});
+
+describe("C-OUT-5: contract values in error messages", () => {
+  test("C-OUT-5: a required key's invalid value is shown escaped, never raw", () => {
+    const problems = contractProblems("image", new Map([["IMAGE_NAME", "a\u202eb\u001b[2J"], ["IMAGE_VERSION", "1.0.0"], ["IMAGE_DOMAIN", "d"], ["IMAGE_ROLE", "r"]]));
+    expect(problems).toEqual(["IMAGE_NAME 'a\\u{202e}b\\u{1b}[2J' is not a name matching ^[a-z0-9][a-z0-9._-]*$"]);
   });
 });
