@@ -40,6 +40,8 @@ if [ "$(basename "$ENGINE")" = podman ] && [ -z "${CONTAINERS_CONF:-}" ]; then
   export CONTAINERS_CONF="$ROOT/scripts/containers.conf"
 fi
 exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
+# docker's legacy builder refuses COPY --chmod (below): use BuildKit.
+[ "$(basename "$ENGINE")" = docker ] && export DOCKER_BUILDKIT=1
 
 # ------------------------------------------------------------ bun version
 BUN_VERSION=$(sed -n 's/^ *"bun": *"\([^"]*\)".*/\1/p' "$ROOT/package.json" | head -n1)
@@ -112,10 +114,11 @@ build_bun() {
   mkdir -p "$ctx"
   cp "$BUN_BIN" "$ctx/bun"
   # Like docker.io/oven/bun: bun and bunx in /usr/local/bin, runs as root.
+  # The mode is set by COPY: a RUN chmod would store bun (~100 MB) twice.
   cat >"$ctx/Containerfile" <<CF
 FROM $DEBIAN_TAG
-COPY bun /usr/local/bin/bun
-RUN chmod 0755 /usr/local/bin/bun && ln -s bun /usr/local/bin/bunx && bun --version
+COPY --chown=0:0 --chmod=0755 bun /usr/local/bin/bun
+RUN ln -s bun /usr/local/bin/bunx && bun --version
 WORKDIR /home/bun/app
 CMD ["/usr/local/bin/bun"]
 CF

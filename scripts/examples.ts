@@ -22,11 +22,12 @@
 //
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
 // CONTAINERS_CONF defaults to scripts/containers.conf (scripts/image.ts).
-// Each build's log goes to .cache/examples/NAME.log. Errors are one line
+// Each build's log goes to .cache/examples/NAME.log, each image's SBOM to
+// .cache/sbom/runner-example-NAME.cdx.json. Errors are one line
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf } from "./image.ts";
+import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf, saveSbom, timestampArgs } from "./image.ts";
 import { checkRevision, rfc3339 } from "../src/materialize.ts";
 
 export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript", "template"] as const;
@@ -97,11 +98,11 @@ export function buildArgs(name: string): string[] {
     "--build-arg", `IMAGE_CREATED=${rfc3339(Number(epoch))}`,
     "--build-arg", `IMAGE_REVISION=${revision}`,
   ];
-  if (name === "typescript") {
-    const bun = bunImage();
-    if (bun) args.push("--build-arg", `BUN_IMAGE=${bun}`);
-  }
+  // The typescript example's BUN_IMAGE has no default (the pin is package.json's).
+  if (name === "typescript") args.push("--build-arg", `BUN_IMAGE=${bunImage() ?? PUBLIC_BUN_IMAGE}`);
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
+  // Image creation and file times from SOURCE_DATE_EPOCH, as for runner-base (podman).
+  args.push(...timestampArgs(requireEngine(), epoch));
   return args;
 }
 
@@ -124,6 +125,10 @@ export function buildExample(name: string): number {
   if (r.code !== 0) {
     const last = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;
     throw new ExamplesError(1, `building ${exampleTag(name)} failed: ${last} (log: ${log})`);
+  }
+  // The build leaves a copy of the image's SBOM on the host (C-SBOM-1).
+  try { saveSbom(requireEngine(), exampleTag(name), `runner-example-${name}`); } catch (e) {
+    throw new ExamplesError(1, `${exampleTag(name)}: ${(e as Error).message}`);
   }
   return (performance.now() - started) / 1000;
 }

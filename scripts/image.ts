@@ -6,13 +6,19 @@
 //   RUNNER_BUN_IMAGE   the build stage's base   (default docker.io/oven/bun:BUN_VERSION)
 //   RUNNER_BASE_IMAGE  the runtime's base        (default docker.io/library/debian:bookworm-slim)
 //   CONTAINERS_CONF    for podman, default scripts/containers.conf
+//   RUNNER_NO_CACHE=1  build without any layer cache (--no-cache): shows that
+//                      the image is reproducible (C-IMAGE-10)
 // When RUNNER_BUN_IMAGE / RUNNER_BASE_IMAGE are unset and a public default is
 // not in the local store but the image `bun run bases` makes is, that one is
 // used (and named): on a machine without a registry `bun run bases && bun
 // run image` just works. SOURCE_DATE_EPOCH is the commit time and
 // IMAGE_REVISION the commit (git), the OCI labels come from image.manifest.
-// Every build runs with --network=none (C-IMAGE-4). Errors are one line.
-import { existsSync, readFileSync } from "node:fs";
+// Every build runs with --network=none (C-IMAGE-4). With podman the image's
+// creation time and every file time in its layers are SOURCE_DATE_EPOCH
+// (--timestamp), so two builds of a commit give the same image ID and digest
+// (C-IMAGE-10). Each image's SBOM is copied to .cache/sbom/NAME.cdx.json
+// (C-SBOM-1). Errors are one line.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
 
@@ -29,6 +35,9 @@ export const PUBLIC_BUN_IMAGE = `docker.io/oven/bun:${BUN_VERSION}`;
 export const PUBLIC_BASE_IMAGE = "docker.io/library/debian:bookworm-slim";
 export const LOCAL_BUN_IMAGE = `localhost/runner-bases/bun:${BUN_VERSION}`;
 export const LOCAL_BASE_IMAGE = "localhost/runner-bases/debian:bookworm-slim";
+/** Where every image of the project carries its SBOM (src/sbom.ts), and where builds leave copies. */
+export const SBOM_PATH = "/usr/share/runner/sbom.cdx.json";
+export const SBOM_DIR = join(ROOT, ".cache", "sbom");
 
 /** A failure the script reports as one line. */
 export class ImageError extends Error {}
@@ -113,11 +122,30 @@ export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, strin
   return ociLabels(image, p.baseImage.ref);
 }
 
+export const isPodman = (engine: string): boolean => /podman$/.test(engine);
+
+/**
+ * Flags that make an engine stamp SOURCE_DATE_EPOCH instead of the wall
+ * clock (C-IMAGE-10). podman/buildah: --timestamp, which sets the image's
+ * creation time and every file time in the layers it writes. docker: the
+ * SOURCE_DATE_EPOCH build argument (always passed) is all there is; BuildKit
+ * uses it from v0.11 (docker 23) and rewrites file times only from v0.13
+ * with buildx (docker 25+, --output type=docker,rewrite-timestamp=true).
+ */
+export function timestampArgs(engine: string, epoch: string): string[] {
+  return isPodman(engine) ? ["--timestamp", epoch] : [];
+}
+
+/** Build without any layer cache when RUNNER_NO_CACHE=1. */
+export function cacheArgs(env: Record<string, string | undefined> = process.env): string[] {
+  return env.RUNNER_NO_CACHE === "1" ? ["--no-cache"] : [];
+}
+
 /** `ENGINE build` arguments (without the engine) for one target. */
 export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = []): string[] {
   const arg = (k: string, v: string) => ["--build-arg", `${k}=${v}`];
   return [
-    "build", "--network=none", "-f", join(ROOT, "Containerfile"), "--target", target,
+    "build", "--network=none", ...timestampArgs(p.engine, p.epoch), "-f", join(ROOT, "Containerfile"), "--target", target,
     ...arg("BUN_IMAGE", p.bunImage.ref), ...arg("BASE_IMAGE", p.baseImage.ref),
     ...arg("SOURCE_DATE_EPOCH", p.epoch), ...arg("IMAGE_REVISION", p.revision),
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
@@ -125,6 +153,33 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...extra, "-t", tag, "-t", latestOf(tag), ROOT,
   ];
+}
+
+/** Reads one file out of an image (create, cp, rm: works the same on podman and docker). */
+export function extractFile(engine: string, image: string, path: string): Uint8Array {
+  const env = engineEnv(engine);
+  if (!imageExists(engine, image)) throw new ImageError(`no image ${image} in ${engine}'s store (nothing is pulled)`);
+  const created = Bun.spawnSync([engine, "create", "--pull=never", image], { env, stdout: "pipe", stderr: "pipe" });
+  if (created.exitCode !== 0) throw new ImageError(`cannot create a container of ${image}: ${created.stderr.toString().trim().split("\n").pop()}`);
+  const id = created.stdout.toString().trim();
+  const dir = mkdtempSync(join(process.env.TMPDIR ?? "/tmp", "runner-extract-"));
+  try {
+    const out = join(dir, "file");
+    const cp = Bun.spawnSync([engine, "cp", `${id}:${path}`, out], { env, stdout: "pipe", stderr: "pipe" });
+    if (cp.exitCode !== 0) throw new ImageError(`${image} has no ${path}`);
+    return readFileSync(out);
+  } finally {
+    Bun.spawnSync([engine, "rm", "-f", id], { env, stdout: "ignore", stderr: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Copies an image's SBOM to .cache/sbom/NAME.cdx.json; returns that path. */
+export function saveSbom(engine: string, image: string, name: string): string {
+  mkdirSync(SBOM_DIR, { recursive: true });
+  const path = join(SBOM_DIR, `${name}.cdx.json`);
+  writeFileSync(path, extractFile(engine, image, SBOM_PATH));
+  return path;
 }
 
 function main(): number {
@@ -135,12 +190,18 @@ function main(): number {
   say(`runtime FROM ${p.baseImage.ref} (${p.baseImage.why})`);
   say(`revision ${p.revision}, SOURCE_DATE_EPOCH ${p.epoch} (${p.image.get("IMAGE_CREATED")})`);
   if (p.dirty) say("warning: the working tree has uncommitted changes; the image names the commit HEAD all the same");
-  for (const [target, tag] of [["runtime", BASE_TAG], ["sdk", SDK_TAG]] as const) {
+  if (cacheArgs().length) say("RUNNER_NO_CACHE=1: building without any layer cache");
+  if (!isPodman(p.engine)) {
+    say("warning: with docker only the files are reproducible: the image ID and digest change from build to build unless the engine rewrites layer timestamps (docker 25+ with buildx; see docs/IMAGE.md)");
+  }
+  for (const [target, tag, name] of [["runtime", BASE_TAG, "runner-base"], ["sdk", SDK_TAG, "runner-sdk"]] as const) {
     say(`building ${tag}`);
     const started = performance.now();
-    const r = Bun.spawnSync([p.engine, ...buildArgs(p, target, tag)], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
+    const r = Bun.spawnSync([p.engine, ...buildArgs(p, target, tag, cacheArgs())], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
     if (r.exitCode !== 0) throw new ImageError(`${p.engine} build of ${tag} failed (exit ${r.exitCode}); see the output above`);
-    say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const id = Bun.spawnSync([p.engine, "image", "inspect", "--format", "{{.Id}}", tag], { env: engineEnv(p.engine), stdout: "pipe" }).stdout.toString().trim();
+    say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s, image ID ${id}`);
+    say(`SBOM of ${tag}: ${saveSbom(p.engine, tag, name)}`);
   }
   return 0;
 }

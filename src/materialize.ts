@@ -5,6 +5,10 @@
  * imports it (C-PATH-1: runner never reads the manifest).
  *
  * usage: runner-materialize [--base DIR] --out DIR [--revision REV] [--label KEY=VALUE]... MANIFEST
+ *        runner-materialize sbom [--root DIR] [--runner-facts FILE] [--base-sbom FILE] --out FILE
+ *
+ * The second form writes the image's CycloneDX SBOM (src/sbom.ts, C-SBOM-*):
+ * run in an image's final build stage, it describes that root file system.
  *
  * The manifest uses runner's env grammar (C-ENV-*), parsed by runner's own
  * parser. Key prefixes route keys (C-MANIFEST-1): IMAGE_* -> image.env,
@@ -44,6 +48,11 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { contractProblems, EnvSyntaxError, KEY_PREFIX, parseEnv, UNQUOTED, type Contract, type EnvFile } from "./runner.ts";
+import { runSbom, SBOM_USAGE, SbomError } from "./sbom.ts";
+
+declare const RUNNER_BUILD_VERSION: string | undefined; // set by `bun build --define` (scripts/build-materialize.ts)
+/** runner-materialize's own version (package.json's, compiled in), recorded in the SBOMs it writes. */
+export const MATERIALIZE_VERSION: string = typeof RUNNER_BUILD_VERSION === "string" ? RUNNER_BUILD_VERSION : "0.0.0-dev";
 
 export const EXIT = { OK: 0, USAGE: 64, DATAERR: 65, NOINPUT: 66, SOFTWARE: 70, CANTCREAT: 73 } as const;
 
@@ -343,9 +352,10 @@ export function parseArgs(argv: readonly string[]): Args {
 export function run(argv: readonly string[], env: Record<string, string | undefined>,
   warn: (line: string) => void = (line) => process.stderr.write(`runner-materialize: warning: ${line}\n`)): number {
   if (argv.length === 1 && (argv[0] === "-h" || argv[0] === "--help")) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n${SBOM_USAGE}\n`);
     return EXIT.OK;
   }
+  if (argv[0] === "sbom") return runSbom(argv.slice(1), MATERIALIZE_VERSION);
   const args = parseArgs(argv);
   const epoch = parseEpoch(env.SOURCE_DATE_EPOCH);
   const revision = args.revision || "unknown";
@@ -365,7 +375,7 @@ function main(): never {
   try {
     code = run(process.argv.slice(2), process.env);
   } catch (e) {
-    if (e instanceof MaterializeError) {
+    if (e instanceof MaterializeError || e instanceof SbomError) {
       code = e.exitCode;
       process.stderr.write(`runner-materialize: ${e.message}\n`);
     } else {

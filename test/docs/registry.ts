@@ -125,6 +125,11 @@ export const REGISTRY: Record<string, Entry> = {
     },
   },
 
+  "image-layers": {
+    cwd: "repo",
+    check: ([layers]) => expect(layers!.stdout + layers!.stderr).toMatch(/runner-base/),
+  },
+
   // docs/PLUGINS.md and the ansible README: the wrapper is the plugin file itself
   "plugins-wrapper": { sameAs: { file: "plugins-examples/ansible/ansible-playbook", ranBy: "test/examples/ansible.test.ts" } },
   "ansible-wrapper": { sameAs: { file: "plugins-examples/ansible/ansible-playbook", ranBy: "test/examples/ansible.test.ts" } },

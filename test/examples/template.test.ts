@@ -69,7 +69,7 @@ describeImage("the domain-image template (plugins-examples/template)", () => {
     // docker (20.10 here) reads only `Dockerfile`; podman prefers `Containerfile`: one file, two names.
     expect(readlinkSync(join(TEMPLATE, "Dockerfile"))).toBe("Containerfile");
     expect(shared.map((b) => b.name)).toEqual([
-      "build facts and the contract stage", "the final stage begins", "the contract", "labels and the user",
+      "build facts and the contract stage", "the final stage begins", "the contract", "SBOM, labels and the user",
     ]);
     // Every default is a build argument: the bases, the build facts.
     const args = globalArgs(template);

@@ -73,8 +73,8 @@ function fdTable(stdout: string): Map<number, string> {
 let rawexec = "";
 let becomeRoot = "";
 beforeAll(() => {
-  // Where describeBinary skips these tests (the Containerfile's build stage:
-  // no root, no cc), there is nothing to compile.
+  // Only the binary tests use the helpers: where they are skipped (the
+  // Containerfile's build stage: no privileges, and no cc) compile nothing.
   if (!PRIVILEGED) return;
   tools = mkdtempSync(join(tmpdir(), "runner-exec-tools-"));
   chmodSync(tools, 0o755);

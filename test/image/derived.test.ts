@@ -5,7 +5,10 @@
 // runner-sdk, which `bun run image` must have built.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import { BASE_TAG, SDK_TAG, describeImage, engine, inspectImage, requireImage } from "./engine.ts";
+import { BASE_TAG, ENGINE, ROOT, SDK_TAG, describeImage, engine, inspectImage, requireImage } from "./engine.ts";
+import { duplicates, readLayers } from "../../scripts/layers.ts";
+import { SBOM_PATH } from "../../scripts/image.ts";
+import { PROP, componentSha256, runnerComponent } from "../../src/sbom.ts";
 
 // Each test starts containers; bun's default limit is 5 s (bunfig's is not applied).
 setDefaultTimeout(120_000);
@@ -123,6 +126,26 @@ describeImage("derived domain image", () => {
     const output = redefine!.stdout + redefine!.stderr;
     expect(output).toContain("runner-materialize: image.manifest: TOOL_FIXTURE is a tool of the base image (runner-fixture) and may not be redefined");
     expect((await engine(["image", "inspect", REDEFINE])).code).not.toBe(0);
+  });
+
+  test("C-IMAGE-9: the template stores no file twice: modes set at COPY, contract files equal to the base's not copied again", async () => {
+    await need();
+    const below = (await inspectImage(BASE_TAG)).Config.Labels["org.opencontainers.image.base.name"];
+    const found = duplicates(readLayers(DERIVED, ENGINE!, false), readLayers(below, ENGINE!, false).length);
+    expect(found.map((d) => d.path)).toEqual([]);
+  });
+
+  test("C-SBOM-1: the template's image carries its own SBOM: its tools, runner-base's runner (same hash), its packages", async () => {
+    await need();
+    const r = await run(["--entrypoint", "/bin/cat", DERIVED, SBOM_PATH]);
+    expect(r.code).toBe(0);
+    const bom = JSON.parse(r.stdout);
+    expect(bom.metadata.component.name).toBe("runner-fixture");
+    expect(bom.metadata.component.properties).toContainEqual({ name: `${PROP.tool}TOOL_FIXTURE`, value: "1.0" });
+    const base = JSON.parse((await run(["--entrypoint", "/bin/cat", BASE_TAG, SBOM_PATH])).stdout);
+    expect(componentSha256(runnerComponent(bom))).toBe(componentSha256(runnerComponent(base)));
+    expect(bom.components.filter((c: any) => c.purl?.startsWith("pkg:deb/")).length)
+      .toBe(base.components.filter((c: any) => c.purl?.startsWith("pkg:deb/")).length);
   });
 
   test("C-IMAGE-7: stop delivers SIGTERM to the plugin itself (PID 1) and the container ends with its status, well before the timeout", async () => {
