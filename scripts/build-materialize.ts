@@ -13,12 +13,13 @@ import { HARDENING_FLAGS, ROOT } from "./build.ts";
  */
 export const OPTIONAL_PEERS = ["xmlbuilder2", "libxmljs2", "ajv", "ajv-formats", "ajv-formats-draft2019", "packageurl-js", "spdx-expression-parse"];
 
-export function buildMaterialize(outfile = join(ROOT, "dist", "runner-materialize")): void {
+/** `extra`: more `bun build` flags, e.g. scripts/cross.ts's --target and --compile-executable-path. */
+export function buildMaterialize(outfile = join(ROOT, "dist", "runner-materialize"), extra: string[] = []): void {
   mkdirSync(join(outfile, ".."), { recursive: true });
   const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   // The version is recorded as the SBOM generator's (runner-materialize sbom).
   const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS, ...OPTIONAL_PEERS.flatMap((p) => ["--external", p]),
-    "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`, join(ROOT, "src", "materialize.ts"), "--outfile", outfile],
+    "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`, ...extra, join(ROOT, "src", "materialize.ts"), "--outfile", outfile],
     { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) {
     console.error(`build-materialize: bun build failed with exit code ${r.exitCode}`);

@@ -13,14 +13,15 @@ export const HARDENING_FLAGS = [
   "--no-compile-autoload-tsconfig", "--no-compile-autoload-package-json",
 ];
 
-export function build(outfile = join(ROOT, "dist", "runner")): void {
+/** `extra`: more `bun build` flags, e.g. scripts/cross.ts's --target and --compile-executable-path. */
+export function build(outfile = join(ROOT, "dist", "runner"), extra: string[] = []): void {
   const { version } = JSON.parse(require("node:fs").readFileSync(join(ROOT, "package.json"), "utf8"));
   const source = join(ROOT, "src", "runner.ts");
   const sourceSha256 = new Bun.CryptoHasher("sha256").update(require("node:fs").readFileSync(source)).digest("hex");
   mkdirSync(join(outfile, ".."), { recursive: true });
   const r = Bun.spawnSync([process.execPath, "build", ...HARDENING_FLAGS,
     "--define", `RUNNER_BUILD_VERSION=${JSON.stringify(version)}`,
-    "--define", `RUNNER_SOURCE_SHA256=${JSON.stringify(sourceSha256)}`,
+    "--define", `RUNNER_SOURCE_SHA256=${JSON.stringify(sourceSha256)}`, ...extra,
     source, "--outfile", outfile], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error(`bun build failed with exit code ${r.exitCode}`);
 }

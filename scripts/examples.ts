@@ -20,6 +20,12 @@
 // hello, typescript and template build with --network=none; ansible and
 // kubectl need Debian's mirror for apt-get.
 //
+// RUNNER_PLATFORMS=linux/amd64,linux/arm64 (podman; scripts/multiarch.ts)
+// builds hello, kubectl and typescript once per platform (TAG-ARCH, TAG a
+// manifest list of them, FROM runner-base's image of that platform, RUN steps
+// of a foreign one under qemu); ansible, whose apt-get under qemu takes about
+// 5 minutes, stays on the build machine's platform (docs/IMAGE.md).
+//
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
 // CONTAINERS_CONF defaults to scripts/containers.conf (scripts/image.ts).
 // Each build's log goes to .cache/examples/NAME.log, each image's SBOM to
@@ -29,6 +35,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, latestOf, saveSbom, timestampArgs } from "./image.ts";
 import { checkRevision, rfc3339 } from "../src/materialize.ts";
+import { archTag, hostArch, imageArch, manifestList, targetPlatforms, withEmulation } from "./multiarch.ts";
 
 export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript", "template"] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
@@ -37,6 +44,12 @@ export const LOG_DIR = join(ROOT, ".cache", "examples");
 
 /** Examples whose Containerfile installs from Debian's mirror; the others build offline. */
 const NEEDS_NETWORK: ReadonlySet<string> = new Set(["ansible", "kubectl"]);
+/**
+ * Examples built for every platform of RUNNER_PLATFORMS; the others for the
+ * build machine's only: ansible's apt-get under qemu took 285 s against 36-53 s
+ * natively (kubectl's: 43 s), too slow for CI.
+ */
+export const MULTI_PLATFORM_EXAMPLES: ReadonlySet<string> = new Set(["hello", "kubectl", "typescript"]);
 
 export const exampleTag = (name: string): string => `localhost/runner-example-${name}:${VERSION}`;
 
@@ -88,21 +101,31 @@ export function bunImage(): string | null {
   return imageExists(LOCAL_BUN_IMAGE) ? LOCAL_BUN_IMAGE : null;
 }
 
-/** Everything but the context: the arguments `ENGINE build` gets for one example. */
-export function buildArgs(name: string): string[] {
+/**
+ * Everything but the context: the arguments `ENGINE build` gets for one
+ * example; with `arch` (multi-platform builds), for that platform, FROM
+ * runner-base's and runner-sdk's images of that platform.
+ */
+export function buildArgs(name: string, arch?: string): string[] {
   const { epoch, revision } = buildFacts();
   const args = [
-    "--build-arg", `RUNNER_BASE=${BASE_TAG}`,
-    "--build-arg", `RUNNER_SDK=${SDK_TAG}`,
+    "--build-arg", `RUNNER_BASE=${arch ? archTag(BASE_TAG, arch) : BASE_TAG}`,
+    "--build-arg", `RUNNER_SDK=${arch ? archTag(SDK_TAG, arch) : SDK_TAG}`,
     "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`,
     "--build-arg", `IMAGE_CREATED=${rfc3339(Number(epoch))}`,
     "--build-arg", `IMAGE_REVISION=${revision}`,
   ];
   // The typescript example's BUN_IMAGE has no default (the pin is package.json's).
   if (name === "typescript") args.push("--build-arg", `BUN_IMAGE=${bunImage() ?? PUBLIC_BUN_IMAGE}`);
+  // A platform's build is FROM runner-base's image of that platform; its
+  // base.name label names runner-base as users know it (the multi-platform
+  // tag), like the build machine's image (the other labels are the
+  // Containerfile's own; base.name is not one runner-materialize checks).
+  if (arch) args.push("--label", `org.opencontainers.image.base.name=${BASE_TAG}`);
   if (!NEEDS_NETWORK.has(name)) args.push("--network=none");
   // Image creation and file times from SOURCE_DATE_EPOCH, as for runner-base (podman).
   args.push(...timestampArgs(requireEngine(), epoch));
+  if (arch) args.push("--platform", `linux/${arch}`);
   return args;
 }
 
@@ -114,23 +137,45 @@ export function requireBases(): void {
   }
 }
 
-/** Builds one example and tags it; returns the seconds it took. */
-export function buildExample(name: string): number {
+/**
+ * Builds one example and tags it; returns the seconds it took. With `arch`,
+ * for that platform only, tagged TAG-ARCH (the caller makes the list).
+ */
+export function buildExample(name: string, arch?: string): number {
   const started = performance.now();
   const context = join(EXAMPLES_DIR, name);
-  const log = join(LOG_DIR, `${name}.log`);
+  const log = join(LOG_DIR, arch ? `${name}-${arch}.log` : `${name}.log`);
   mkdirSync(LOG_DIR, { recursive: true });
-  const r = engineSync(["build", ...buildArgs(name), "-t", exampleTag(name), "-t", latestOf(exampleTag(name)), "-f", join(context, "Containerfile"), context]);
+  const own = arch ? archTag(exampleTag(name), arch) : exampleTag(name);
+  const tags = arch ? [own] : [own, latestOf(own)];
+  const r = engineSync(["build", ...buildArgs(name, arch), ...tags.flatMap((t) => ["-t", t]), "-f", join(context, "Containerfile"), context]);
   writeFileSync(log, `${r.stdout}${r.stderr}`);
   if (r.code !== 0) {
     const last = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;
-    throw new ExamplesError(1, `building ${exampleTag(name)} failed: ${last} (log: ${log})`);
+    throw new ExamplesError(1, `building ${own} failed: ${last} (log: ${log})`);
   }
-  // The build leaves a copy of the image's SBOM on the host (C-SBOM-1).
-  try { saveSbom(requireEngine(), exampleTag(name), `runner-example-${name}`); } catch (e) {
-    throw new ExamplesError(1, `${exampleTag(name)}: ${(e as Error).message}`);
+  if (arch && imageArch(requireEngine(), engineEnv(requireEngine()), own) !== arch) throw new ExamplesError(1, `${own} is not an ${arch} image`);
+  // The build leaves a copy of the image's SBOM on the host (C-SBOM-1); another
+  // platform's as runner-example-NAME-ARCH.
+  const sbomName = arch && arch !== hostArch() ? `runner-example-${name}-${arch}` : `runner-example-${name}`;
+  try { saveSbom(requireEngine(), own, sbomName); } catch (e) {
+    throw new ExamplesError(1, `${own}: ${(e as Error).message}`);
   }
   return (performance.now() - started) / 1000;
+}
+
+/** Multi-platform: one image per platform of `arches`, then the tag and its :latest as their manifest list. */
+export function buildExampleMulti(name: string, arches: string[]): void {
+  const engine = requireEngine();
+  const members: string[] = [];
+  for (const arch of arches) {
+    const seconds = buildExample(name, arch);
+    const own = archTag(exampleTag(name), arch);
+    members.push(own);
+    console.error(`examples: built ${own} in ${seconds.toFixed(1)} s`);
+  }
+  for (const list of [exampleTag(name), latestOf(exampleTag(name))]) manifestList(engine, engineEnv(engine), list, members);
+  console.error(`examples: ${exampleTag(name)}: manifest list of ${members.join(", ")}`);
 }
 
 function main(argv: readonly string[]): number {
@@ -142,11 +187,24 @@ function main(argv: readonly string[]): number {
   if (unknown !== undefined) throw new ExamplesError(64, `unknown example '${unknown}' (known: ${EXAMPLES.join(", ")})`);
   const names = argv.length ? argv : EXAMPLES;
   requireBases();
+  const { arches, multi } = targetPlatforms(requireEngine());
   const total = performance.now();
-  for (const name of names) {
-    const seconds = buildExample(name);
-    console.error(`examples: built ${exampleTag(name)} in ${seconds.toFixed(1)} s`);
-  }
+  withEmulation(multi ? arches : [], () => {
+    for (const name of names) {
+      if (multi && MULTI_PLATFORM_EXAMPLES.has(name)) {
+        buildExampleMulti(name, arches);
+        continue;
+      }
+      // Host only: FROM runner-base's image of this platform (in a
+      // multi-platform build, TAG is a list; name the member explicitly).
+      const seconds = buildExample(name, multi ? hostArch() : undefined);
+      if (multi) {
+        const engine = requireEngine();
+        for (const t of [exampleTag(name), latestOf(exampleTag(name))]) manifestList(engine, engineEnv(engine), t, [archTag(exampleTag(name), hostArch())]);
+      }
+      console.error(`examples: built ${exampleTag(name)} in ${seconds.toFixed(1)} s${multi ? ` (linux/${hostArch()} only)` : ""}`);
+    }
+  });
   console.error(`examples: ${names.length} image(s) in ${((performance.now() - total) / 1000).toFixed(1)} s`);
   return 0;
 }

@@ -8,6 +8,9 @@
 //   CONTAINERS_CONF    for podman, default scripts/containers.conf
 //   RUNNER_NO_CACHE=1  build without any layer cache (--no-cache): shows that
 //                      the image is reproducible (C-IMAGE-10)
+//   RUNNER_PLATFORMS   e.g. linux/amd64,linux/arm64 (podman only): one image per
+//                      platform, TAG-ARCH, and TAG a manifest list of them
+//                      (scripts/multiarch.ts); default: the build machine's only
 // When RUNNER_BUN_IMAGE / RUNNER_BASE_IMAGE are unset and a public default is
 // not in the local store but the image `bun run bases` makes is, that one is
 // used (and named): on a machine without a registry `bun run bases && bun
@@ -21,6 +24,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { materialize, ociLabels, parseEpoch } from "../src/materialize.ts";
+import { provide } from "./cross.ts";
+import { archTag, hostArch, imageArch, manifestList, targetPlatforms, withEmulation } from "./multiarch.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
@@ -92,6 +97,8 @@ export type Plan = {
   image: Map<string, string>;
   runtime: Map<string, string>;
   dirty: boolean;
+  /** the `.base.name` label when it differs from baseImage (a platform's image of a multi-platform base names the list) */
+  baseName?: string;
 };
 
 /** Everything a build needs, decided before the engine runs. */
@@ -119,7 +126,7 @@ export function labels(p: Plan, target: "runtime" | "sdk"): Array<[string, strin
     image.set("IMAGE_NAME", "runner-sdk");
     image.set("IMAGE_DESCRIPTION", "Build tools for domain images on runner-base: runner-materialize and the base contract");
   }
-  return ociLabels(image, p.baseImage.ref);
+  return ociLabels(image, p.baseName ?? p.baseImage.ref);
 }
 
 export const isPodman = (engine: string): boolean => /podman$/.test(engine);
@@ -141,8 +148,8 @@ export function cacheArgs(env: Record<string, string | undefined> = process.env)
   return env.RUNNER_NO_CACHE === "1" ? ["--no-cache"] : [];
 }
 
-/** `ENGINE build` arguments (without the engine) for one target. */
-export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = []): string[] {
+/** `ENGINE build` arguments (without the engine) for one target, tagged `tags` (default: TAG and its :latest). */
+export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra: string[] = [], tags = [tag, latestOf(tag)]): string[] {
   const arg = (k: string, v: string) => ["--build-arg", `${k}=${v}`];
   return [
     "build", "--network=none", ...timestampArgs(p.engine, p.epoch), "-f", join(ROOT, "Containerfile"), "--target", target,
@@ -151,7 +158,7 @@ export function buildArgs(p: Plan, target: "runtime" | "sdk", tag: string, extra
     ...arg("RUNNER_UID", p.runtime.get("RUNNER_UID")!), ...arg("RUNNER_GID", p.runtime.get("RUNNER_GID")!),
     ...arg("RUNNER_WORKDIR", p.runtime.get("RUNNER_WORKDIR") ?? "/workspace"),
     ...labels(p, target).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...extra, "-t", tag, "-t", latestOf(tag), ROOT,
+    ...extra, ...tags.flatMap((t) => ["-t", t]), ROOT,
   ];
 }
 
@@ -194,16 +201,85 @@ function main(): number {
   if (!isPodman(p.engine)) {
     say("warning: with docker only the files are reproducible: the image ID and digest change from build to build unless the engine rewrites layer timestamps (docker 25+ with buildx; see docs/IMAGE.md)");
   }
-  for (const [target, tag, name] of [["runtime", BASE_TAG, "runner-base"], ["sdk", SDK_TAG, "runner-sdk"]] as const) {
+  const { arches, multi } = targetPlatforms(p.engine);
+  const build = (tag: string, args: string[]) => {
     say(`building ${tag}`);
     const started = performance.now();
-    const r = Bun.spawnSync([p.engine, ...buildArgs(p, target, tag, cacheArgs())], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
+    const r = Bun.spawnSync([p.engine, ...args], { env: engineEnv(p.engine), stdout: "inherit", stderr: "inherit", stdin: "ignore" });
     if (r.exitCode !== 0) throw new ImageError(`${p.engine} build of ${tag} failed (exit ${r.exitCode}); see the output above`);
     const id = Bun.spawnSync([p.engine, "image", "inspect", "--format", "{{.Id}}", tag], { env: engineEnv(p.engine), stdout: "pipe" }).stdout.toString().trim();
     say(`built ${tag} in ${((performance.now() - started) / 1000).toFixed(1)} s, image ID ${id}`);
-    say(`SBOM of ${tag}: ${saveSbom(p.engine, tag, name)}`);
+  };
+  const targets = [["runtime", BASE_TAG, "runner-base"], ["sdk", SDK_TAG, "runner-sdk"]] as const;
+  if (!multi) {
+    for (const [target, tag, name] of targets) {
+      build(tag, buildArgs(p, target, tag, cacheArgs()));
+      say(`SBOM of ${tag}: ${saveSbom(p.engine, tag, name)}`);
+    }
+    return 0;
   }
+  // Multi-platform (RUNNER_PLATFORMS): the compile stage runs here, on the
+  // build machine's platform; another platform gets cross-compiled binaries
+  // (scripts/cross.ts puts its Bun runtime into the context) in a runtime
+  // stage FROM that platform's base, whose RUN steps run under qemu.
+  const bunImage = hostImage(p.engine, p.bunImage.ref);
+  say(`platforms ${arches.map((a) => `linux/${a}`).join(", ")} (RUNNER_PLATFORMS); compile stage on linux/${hostArch()}, FROM ${bunImage.ref} (${bunImage.why})`);
+  for (const arch of arches) if (arch !== hostArch()) say(`cross-compiling for ${arch} with ${provide(arch)}`);
+  withEmulation(arches, () => {
+    for (const [target, tag, name] of targets) {
+      const members: string[] = [];
+      for (const arch of arches) {
+        const q = { ...p, bunImage, baseImage: platformBase(p, arch), baseName: p.baseImage.ref };
+        const own = archTag(tag, arch);
+        build(own, buildArgs(q, target, own, ["--platform", `linux/${arch}`, ...cacheArgs()], [own]));
+        const got = imageArch(p.engine, engineEnv(p.engine), own);
+        if (got !== arch) throw new ImageError(`${own} was built for '${got}', not ${arch} (is ${q.baseImage.ref} a ${arch} image or a list holding one?)`);
+        // The build machine's SBOM under the image's name, as without RUNNER_PLATFORMS; others as NAME-ARCH.
+        say(`SBOM of ${own}: ${saveSbom(p.engine, own, arch === hostArch() ? name : `${name}-${arch}`)}`);
+        members.push(own);
+      }
+      for (const list of [tag, latestOf(tag)]) manifestList(p.engine, engineEnv(p.engine), list, members);
+      say(`${tag} and ${latestOf(tag)}: manifest lists of ${members.join(", ")}`);
+    }
+  });
   return 0;
+}
+
+/**
+ * The build stage's image for the build machine's platform, by image ID.
+ * `FROM --platform=$BUILDPLATFORM` keeps the compile stage on the build
+ * machine with BuildKit and newer buildah, but buildah 1.28 (Debian 12)
+ * ignores it and takes the target platform's image of a name; an image ID
+ * is used as it is. Pulled first when it is not in the local store.
+ */
+export function hostImage(engine: string, ref: string): Base {
+  const env = engineEnv(engine);
+  const id = () => {
+    const r = Bun.spawnSync([engine, "image", "inspect", "--format", "{{.Id}} {{.Architecture}}", ref], { env, stdout: "pipe", stderr: "ignore" });
+    return r.exitCode === 0 ? r.stdout.toString().trim().split(" ") : null;
+  };
+  let got = id();
+  if (!got) {
+    const r = Bun.spawnSync([engine, "pull", "--platform", `linux/${hostArch()}`, ref], { env, stdout: "ignore", stderr: "pipe" });
+    if (r.exitCode !== 0) throw new ImageError(`cannot pull ${ref}: ${r.stderr.toString().trim().split("\n").pop()}`);
+    got = id();
+  }
+  if (!got || got[1] !== hostArch()) throw new ImageError(`${ref} has no linux/${hostArch()} image for the compile stage`);
+  return { ref: got[0]!, why: `the linux/${hostArch()} image of ${ref}` };
+}
+
+/**
+ * The runtime base for one platform: the local one `bun run bases` made for
+ * that platform (…:bookworm-slim-ARCH), when the local base is in use; else
+ * the chosen reference, from which the engine takes the platform's image.
+ */
+export function platformBase(p: Plan, arch: string): Base {
+  if (p.baseImage.ref !== LOCAL_BASE_IMAGE) return p.baseImage;
+  const ref = archTag(LOCAL_BASE_IMAGE, arch);
+  if (!imageExists(p.engine, ref)) {
+    throw new ImageError(`${ref} is missing: run 'RUNNER_PLATFORMS=${process.env.RUNNER_PLATFORMS ?? ""} bun run bases' first`);
+  }
+  return { ref, why: `the ${arch} image of 'bun run bases'` };
 }
 
 if (import.meta.main) {

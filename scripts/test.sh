@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 step() { printf '\n=== %s (%ss)\n' "$1" "$SECONDS"; }
 
+# Multi-platform (docs/IMAGE.md): on an amd64 machine with podman the images
+# are also built for linux/arm64 and tested under qemu (test/image/arm64.test.ts).
+# RUNNER_SKIP_ARM64=1 opts out; a RUNNER_PLATFORMS already set is kept.
+if [ -z "${RUNNER_PLATFORMS+x}" ] && [ "${RUNNER_SKIP_ARM64:-}" != 1 ] \
+   && [ "$(uname -m)" = x86_64 ] && [ "${RUNNER_ENGINE:-podman}" = podman ]; then
+  export RUNNER_PLATFORMS=linux/amd64,linux/arm64
+fi
+echo "platforms: ${RUNNER_PLATFORMS:-host only}"
+
 step setup;     bash scripts/setup.sh
 step typecheck; bun run typecheck
 step build;     bun run build

@@ -88,8 +88,9 @@ describeImage("building runner-base", () => {
     // No ARG default names the Bun pin or the version: scripts pass them from package.json.
     const defaults = lines.filter((l) => /^ARG \w+=/.test(l));
     expect(defaults.filter((l) => l.includes(BUN_VERSION) || l.includes(VERSION))).toEqual([]);
-    const froms = lines.filter((l) => /^FROM /.test(l)).map((l) => l.split(/\s+/)[1]);
-    expect(froms).toEqual(["${BUN_IMAGE}", "${BASE_IMAGE}", "${BASE_IMAGE}"]);
+    // FROM [--platform=…] IMAGE [AS NAME]: a build argument, or an earlier stage (compile → build, C-MULTIARCH-1).
+    const froms = lines.filter((l) => /^FROM /.test(l)).map((l) => l.split(/\s+/).slice(1).filter((w) => !w.startsWith("--platform="))[0]);
+    expect(froms).toEqual(["${BUN_IMAGE}", "compile", "${BASE_IMAGE}", "${BASE_IMAGE}"]);
     const run = lines.join("\n");
     expect(run).not.toMatch(/\b(apt-get|apt|dpkg -i|npm|bun (add|install|i)|pip|curl|wget)\b/);
   });
