@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libcap2-bin (setcap), gcc and libc6-dev (small C helpers: a raw execve, a
-# setuid(0) probe) are for test/hostile/exec-transparency.test.ts.
-PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time
+# setuid(0) probe) are for test/hostile/exec-transparency.test.ts; perl (with
+# Time::HiRes) runs the timing loop of `bun run bench` (bench/pairs.pl).
+PACKAGES=(podman buildah runc catatonit debootstrap uidmap fuse-overlayfs util-linux hyperfine tini dumb-init strace time perl
   docker.io rsync qemu-user-static binfmt-support libcap2-bin skopeo gcc libc6-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do

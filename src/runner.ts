@@ -59,7 +59,6 @@ import {
   accessSync, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync,
   readFileSync, readSync, readlinkSync, statSync, writeSync, type Stats,
 } from "node:fs";
-import { dirname } from "node:path";
 
 // ---------------------------------------------------------------- constants
 
@@ -104,9 +103,13 @@ export const MAX_ENV_BYTES = 64 * 1024;
 export const PLUGIN_NAME_RULE = "^[a-z0-9][a-z0-9_-]{0,63}$";
 
 // Characters a value may hold without quotes: none of them means anything to sh.
-export const UNQUOTED = new Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-");
+// Nothing is built at module load (no Set, no decoder): runner lives a few
+// milliseconds and every runtime feature costs memory on its first use
+// (docs/PERFORMANCE.md); these are strings and are asked one character at a time.
+export const UNQUOTED_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-";
+export const UNQUOTED = { has: (ch: string): boolean => ch.length === 1 && UNQUOTED_CHARS.includes(ch) };
 // The only escapes sh honours inside double quotes (besides \newline, refused).
-const DQUOTE_ESCAPES = new Set(['"', "\\", "$", "`"]);
+const DQUOTE_ESCAPES = '"\\$`';
 
 const REQUIRED = {
   image: ["IMAGE_NAME", "IMAGE_VERSION", "IMAGE_DOMAIN", "IMAGE_ROLE"],
@@ -176,7 +179,22 @@ export class EnvSyntaxError extends Error {
 
 // ------------------------------------------------------------- pure parsers
 
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+let decoder: TextDecoder | null = null;
+/** The strict UTF-8 decoder, built on first use: the usual dispatch never needs it. */
+const utf8 = { decode: (bytes: Uint8Array): string => (decoder ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })).decode(bytes) };
+
+/**
+ * Is this valid UTF-8? A lossy decode turns every invalid sequence into
+ * U+FFFD, so a result without one means valid; only when one is there (bytes
+ * that are not UTF-8, or a real U+FFFD) does the strict decoder decide. Why
+ * not node:buffer's isUtf8: importing node:buffer costs every start about
+ * 0.2 ms, and a first fatal decoder 0.7 MiB (docs/PERFORMANCE.md).
+ * test/fastpath.test.ts checks it against the strict decoder.
+ */
+export function isValidUtf8(bytes: Buffer): boolean {
+  if (bytes.toString("utf8").indexOf("\ufffd") === -1) return true;
+  try { utf8.decode(bytes); return true; } catch { return false; }
+}
 
 /**
  * The characters runner never prints raw: controls (Cc: C0, DEL, C1 such as
@@ -251,6 +269,67 @@ export function parseEnv(bytes: Uint8Array, prefix?: string): EnvFile {
   return result;
 }
 
+/**
+ * The common case of parseEnv, on the file's text: ASCII only (so the text's
+ * decoding never matters), comments, blank lines, KEY=value with a bare value
+ * or a single-quoted one. Returns null for anything else (double quotes,
+ * non-ASCII bytes, any error, a key outside the namespace, a duplicate):
+ * parseEnv, the grammar itself, then decides and words the error. Why a
+ * second parser: the first run of parseEnv's general code (UTF-8 decoder,
+ * per-character strings) is most of runner's own start-up cost; this loop
+ * over character codes is not. test/fastpath.test.ts checks that both give
+ * the same result over random files wherever this one answers.
+ */
+export function parseEnvFast(text: string, prefix?: string): EnvFile | null {
+  if (text.length > MAX_ENV_BYTES) return null;
+  const result: EnvFile = new Map();
+  const end = text.length;
+  let i = 0;
+  while (i <= end) {
+    let eol = text.indexOf("\n", i);
+    if (eol === -1) eol = end;
+    const c0 = i < eol ? text.charCodeAt(i) : -1;
+    if (c0 === -1) { i = eol + 1; continue; } // empty line
+    if (c0 === 0x23) { // a comment: printable ASCII and tabs only
+      for (let j = i + 1; j < eol; j++) {
+        const c = text.charCodeAt(j);
+        if ((c < 0x20 && c !== 0x09) || c > 0x7e) return null;
+      }
+      i = eol + 1;
+      continue;
+    }
+    let j = i;
+    if (!((c0 >= 0x41 && c0 <= 0x5a) || (c0 >= 0x61 && c0 <= 0x7a) || c0 === 0x5f)) return null;
+    for (j = i + 1; j < eol; j++) {
+      const c = text.charCodeAt(j);
+      if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || (c >= 0x30 && c <= 0x39))) break;
+    }
+    if (j >= eol || text.charCodeAt(j) !== 0x3d) return null;
+    const key = text.slice(i, j);
+    if (prefix !== undefined && !(key.length > prefix.length && key.startsWith(prefix))) return null;
+    if (result.has(key)) return null;
+    let value: string;
+    if (j + 1 < eol && text.charCodeAt(j + 1) === 0x27) { // 'single quoted': printable ASCII or tab, no quote
+      const close = text.indexOf("'", j + 2);
+      if (close === -1 || close !== eol - 1) return null;
+      for (let k = j + 2; k < close; k++) {
+        const c = text.charCodeAt(k);
+        if ((c < 0x20 && c !== 0x09) || c > 0x7e) return null;
+      }
+      value = text.slice(j + 2, close);
+    } else { // bare: only UNQUOTED characters
+      for (let k = j + 1; k < eol; k++) {
+        const c = text.charCodeAt(k);
+        if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x2b && c <= 0x3a) || c === 0x5f || c === 0x40 || c === 0x25 || c === 0x3d)) return null;
+      }
+      value = text.slice(j + 1, eol);
+    }
+    result.set(key, value);
+    i = eol + 1;
+  }
+  return result;
+}
+
 function checkControls(line: string, n: number): void {
   for (const ch of line) {
     const c = ch.codePointAt(0)!;
@@ -306,7 +385,7 @@ function parseValue(raw: string, n: number): string {
       if (ch === "$" || ch === "`") throw new EnvSyntaxError(n, `unescaped ${quoteChar(ch)} inside double quotes`);
       if (ch === "\\") {
         const esc = raw[i];
-        if (esc === undefined || !DQUOTE_ESCAPES.has(esc)) {
+        if (esc === undefined || !DQUOTE_ESCAPES.includes(esc)) {
           throw new EnvSyntaxError(n, `invalid escape '\\${esc ?? ""}' (only \\" \\\\ \\$ \\\` are allowed)`);
         }
         value += esc;
@@ -324,31 +403,91 @@ function parseValue(raw: string, n: number): string {
   return value;
 }
 
-export const isValidPluginName = (name: string): boolean => /^[a-z0-9][a-z0-9_-]{0,63}$/.test(name);
+/**
+ * PLUGIN_NAME_RULE, ^[a-z0-9][a-z0-9_-]{0,63}$, by character codes: it runs
+ * on every dispatch, where a first RegExp costs more than the whole check
+ * (test/fastpath.test.ts checks it against the rule over random names).
+ */
+export function isValidPluginName(name: string): boolean {
+  const n = name.length;
+  if (n < 1 || n > 64) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (!(isLowerOrDigit(c) || (i > 0 && (c === 0x5f || c === 0x2d)))) return false;
+  }
+  return true;
+}
+const isLowerOrDigit = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39);
 export const isCoreCommand = (name: string): boolean => (CORE_COMMANDS as readonly string[]).includes(name);
-const isIdentityName = (v: string) => /^[a-z0-9][a-z0-9._-]*$/.test(v);
+/** ^[a-z0-9][a-z0-9._-]*$ by character codes (no RegExp on the dispatch path; test/fastpath.test.ts compares). */
+export function isIdentityName(v: string): boolean {
+  if (v.length === 0) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!(isLowerOrDigit(c) || (i > 0 && (c === 0x2e || c === 0x5f || c === 0x2d)))) return false;
+  }
+  return true;
+}
+/** ^[a-z_][a-z0-9_-]{0,31}$ by character codes (test/fastpath.test.ts compares). */
+export function isUserName(v: string): boolean {
+  if (v.length === 0 || v.length > 32) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (!((c >= 0x61 && c <= 0x7a) || c === 0x5f || (i > 0 && ((c >= 0x30 && c <= 0x39) || c === 0x2d)))) return false;
+  }
+  return true;
+}
 // semver.org 2.0.0: MAJOR.MINOR.PATCH, optional -pre-release and +build.
-const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+export const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+/**
+ * A semantic version. Fast path: a plain MAJOR.MINOR.PATCH is checked by
+ * character codes (the dispatch path's case, no RegExp); anything else, a
+ * pre-release or build part or a malformed value, goes to SEMVER, the rule
+ * itself (test/fastpath.test.ts: both agree over random versions).
+ */
+export function isSemver(v: string): boolean {
+  let dots = 0;
+  for (let i = 0, start = 0; i <= v.length; i++) {
+    const c = i < v.length ? v.charCodeAt(i) : 0x2e;
+    if (c >= 0x30 && c <= 0x39) continue;
+    if (c !== 0x2e) return SEMVER.test(v);
+    const len = i - start;
+    if (len === 0 || (len > 1 && v.charCodeAt(start) === 0x30)) return false;
+    start = i + 1;
+    if (++dots > 3) return false;
+  }
+  return dots === 3;
+}
 
 /** Strict decimal id: the whole string, no sign, no leading zero, 1..2^31-1. */
 export function isValidId(v: string): boolean {
-  return /^[1-9][0-9]{0,9}$/.test(v) && Number(v) <= 2147483647;
+  // ^[1-9][0-9]{0,9}$ by character codes (no RegExp on the dispatch path; test/fastpath.test.ts compares).
+  if (v.length === 0 || v.length > 10 || v.charCodeAt(0) === 0x30) return false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return Number(v) <= 2147483647;
 }
 
 /** Returns the problems with the required keys of one contract file (empty: valid). */
 export function contractProblems(kind: "image" | "runtime", env: EnvFile): string[] {
   const problems: string[] = [];
-  for (const key of REQUIRED[kind]) if (!env.has(key)) problems.push(`missing required key ${key}`);
+  const required = REQUIRED[kind];
+  for (let i = 0; i < required.length; i++) if (!env.has(required[i]!)) problems.push(`missing required key ${required[i]}`);
   const bad = (key: string, ok: (v: string) => boolean, what: string) => {
     const v = env.get(key);
     if (v !== undefined && !ok(v)) problems.push(`${key} ${quoteWord(v)} is not ${what}`);
   };
   if (kind === "image") {
-    bad("IMAGE_VERSION", (v) => SEMVER.test(v), "a semantic version");
-    for (const k of ["IMAGE_NAME", "IMAGE_DOMAIN", "IMAGE_ROLE"]) bad(k, isIdentityName, "a name matching ^[a-z0-9][a-z0-9._-]*$");
+    bad("IMAGE_VERSION", isSemver, "a semantic version");
+    bad("IMAGE_NAME", isIdentityName, "a name matching ^[a-z0-9][a-z0-9._-]*$");
+    bad("IMAGE_DOMAIN", isIdentityName, "a name matching ^[a-z0-9][a-z0-9._-]*$");
+    bad("IMAGE_ROLE", isIdentityName, "a name matching ^[a-z0-9][a-z0-9._-]*$");
   } else {
-    bad("RUNNER_USER", (v) => /^[a-z_][a-z0-9_-]{0,31}$/.test(v), "a user name");
-    for (const k of ["RUNNER_UID", "RUNNER_GID"]) bad(k, isValidId, "a decimal id from 1 to 2147483647");
+    bad("RUNNER_USER", isUserName, "a user name");
+    bad("RUNNER_UID", isValidId, "a decimal id from 1 to 2147483647");
+    bad("RUNNER_GID", isValidId, "a decimal id from 1 to 2147483647");
   }
   return problems;
 }
@@ -358,8 +497,9 @@ export function contractProblems(kind: "image" | "runtime", env: EnvFile): strin
  * that exact name, then failure. hasEntry is asked only for valid, non-core names.
  */
 export function decide(args: readonly string[], hasEntry: (name: string) => boolean): Decision {
-  const [first, ...rest] = args;
+  const first = args[0];
   if (first === undefined) return { kind: "usage", message: "no command given" };
+  const rest = args.slice(1);
   if (first === "-h" || first === "--help") return { kind: "core", command: "help", args: rest };
   if (first === "--version") return { kind: "core", command: "version", args: rest };
   if (first.startsWith("-")) return { kind: "usage", message: `unknown option ${quoteWord(first)}; see 'runner help'` };
@@ -403,9 +543,7 @@ export function bunEnvironmentProblem(environ: Buffer): string | null {
  * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
  */
 export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
-  const valid = (bytes: Uint8Array) => {
-    try { utf8.decode(bytes); return true; } catch { return false; }
-  };
+  const valid = isValidUtf8;
   // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
   // checks every string in it; only a failure needs the strings one by one.
   if (!valid(cmdline)) {
@@ -415,7 +553,7 @@ export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number
     }
   }
   const environOk = valid(environ);
-  const seen = new Set<string>();
+  const seen = new Map<string, boolean>(); // a Map: a first Set costs 0.4 MiB, a Map nothing more
   const entries = procStrings(environ);
   for (let i = 0; i < entries.length; i++) {
     const kv = entries[i]!;
@@ -427,7 +565,7 @@ export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number
     if (eq === -1) return [EXIT.CONFIG, `environment entry ${i + 1} ('${safeName(kv)}') has no '='; runner cannot pass it on unchanged`];
     if (eq === 0) return [EXIT.CONFIG, `environment entry ${i + 1} has an empty name; runner cannot pass it on unchanged`];
     if (seen.has(name)) return [EXIT.CONFIG, `environment variable '${safeName(name)}' is set more than once; runner cannot pass such an environment on unchanged`];
-    seen.add(name);
+    seen.set(name, true);
   }
   return null;
 }
@@ -458,6 +596,27 @@ function ownershipProblem(st: Stats, what: string): string | null {
  * Returns null only for a missing optional file.
  */
 export function readContractFile(path: string, optional: boolean, prefix?: string): EnvFile | null {
+  // Fast path, the usual case: an lstat, one read by path, parseEnvFast. The
+  // lstat shows a regular file, root's, not writable by others, small enough:
+  // then only root can replace it before the read (its folder was checked to
+  // be root's and not writable by others first, and O_NOFOLLOW still refuses
+  // a link at the open), so the checks hold for what is read
+  // (docs/SECURITY.md, "Contract files"). Anything else, and any error, takes
+  // the exact path below, which words every refusal.
+  let st: Stats | undefined;
+  let missing = false;
+  try { st = lstatSync(path, { throwIfNoEntry: false }); missing = st === undefined; } catch { /* the exact path says why */ }
+  if (missing && optional) return null;
+  if (st !== undefined && st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0 && st.size <= MAX_ENV_BYTES) {
+    let text: string | null = null;
+    // As UTF-8 text, like /proc/self/environ before it (a warm path: 60 µs
+    // less than latin1). parseEnvFast accepts ASCII only, so a file it
+    // answers for is the same in any decoding; anything else, a syntax error
+    // included, is read again by the exact path below, which words it.
+    try { text = readFileSync(path, { encoding: "utf8", flag: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK }); } catch { /* the exact path says why */ }
+    const env = text === null ? null : parseEnvFast(text, prefix);
+    if (env) return env;
+  }
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -526,26 +685,40 @@ export function loadContract(): Contract {
  */
 function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): string | null {
   // A listing asks about the same folders for every entry: stat each once.
+  // An lstat that shows no link is also the stat: 14 file calls per dispatch instead of 22.
+  // (Even where stat is asked: "/" and the folders after a link are lstat()ed
+  // first, so dispatch never calls stat, whose first use costs 0.2 MiB.)
   const stat = (p: string, follow: boolean) => {
-    const k = `${follow}${p}`;
-    let st = seen.get(k);
-    if (st === undefined) seen.set(k, st = follow ? statSync(p) : lstatSync(p));
+    let st = seen.get(`false${p}`);
+    if (st === undefined) seen.set(`false${p}`, st = lstatSync(p));
+    if (follow && st.isSymbolicLink()) {
+      st = seen.get(`true${p}`);
+      if (st === undefined) seen.set(`true${p}`, st = statSync(p));
+    }
     return st;
   };
-  const names = (p: string) => p.split("/").filter((s) => s !== "" && s !== ".");
-  const todo = names(path);
+  const names = (p: string) => {
+    const parts = p.split("/");
+    const kept: string[] = [];
+    for (let i = 0; i < parts.length; i++) if (parts[i] !== "" && parts[i] !== ".") kept.push(parts[i]!);
+    return kept;
+  };
+  let todo = names(path);
   let dir = "/";
   for (let links = 0; todo.length > 0;) {
-    const unsafe = ownershipProblem(stat(dir, true), `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
-    if (unsafe) return unsafe;
+    const st = stat(dir, true);
+    // The message (and quoteWord's RegExp) only when there is a problem.
+    if (st.uid !== 0 || st.mode & 0o022) return ownershipProblem(st, `directory ${links ? "of link target " : ""}${quoteWord(dir)}`);
     const name = todo.shift()!;
-    if (name === "..") { dir = dirname(dir); continue; } // dir holds no links: its parents were checked
+    // dir holds no links (its parents were checked), so its parent is textual.
+    // (Not node:path's dirname: importing node:path costs every start 0.1 ms.)
+    if (name === "..") { dir = dir.slice(0, dir.lastIndexOf("/")) || "/"; continue; }
     const next = dir === "/" ? `/${name}` : `${dir}/${name}`;
     if (!stat(next, false).isSymbolicLink()) { dir = next; continue; }
     if (++links > 40) throw Object.assign(new Error("too many links"), { code: "ELOOP" });
     const target = readlinkSync(next);
     if (target.startsWith("/")) dir = "/";
-    todo.unshift(...names(target));
+    todo = names(target).concat(todo);
   }
   return null;
 }
@@ -555,11 +728,11 @@ function resolutionProblem(path: string, seen: Map<string, Stats> = new Map()): 
  * plugins. runner.d and every folder above it are checked: a plugin that is
  * not a link is reached through exactly these folders.
  */
-function pluginDirProblem(): string | null {
+function pluginDirProblem(seen: Map<string, Stats> = new Map()): string | null {
   try {
     const st = lstatSync(PLUGIN_DIR);
     if (!st.isDirectory()) return `${PLUGIN_DIR} is a ${fileKind(st)}, not a directory`;
-    return ownershipProblem(st, "plugin directory") ?? resolutionProblem(PLUGIN_DIR);
+    return ownershipProblem(st, "plugin directory") ?? resolutionProblem(PLUGIN_DIR, seen.set(`false${PLUGIN_DIR}`, st));
   } catch (e) {
     return errCode(e) === "ENOENT" ? null : `${PLUGIN_DIR}: cannot stat: ${errCode(e)}`;
   }
@@ -571,14 +744,14 @@ function pluginDirProblem(): string | null {
  * opens the file, so FIFOs and devices cannot block us. The final target and
  * every folder on the way to it must be root's: whoever may write there decides what runs.
  */
-export function inspectPlugin(name: string, dirProblem: string | null, seen?: Map<string, Stats>, checkCaps = true): PluginEntry {
+export function inspectPlugin(name: string, dirProblem: string | null, seen?: Map<string, Stats>, checkCaps = true, lstat?: Stats): PluginEntry {
   const path = `${PLUGIN_DIR}/${name}`;
   const entry = (status: PluginStatus, reason: string): PluginEntry => ({ name, path, status, reason });
   if (!isValidPluginName(name)) return entry("invalid-name", `name does not match ${PLUGIN_NAME_RULE}`);
   if (isCoreCommand(name)) return entry("shadowed-by-core", `'${name}' is a core command; this file never runs`);
   let link: Stats, st: Stats;
   try {
-    link = lstatSync(path);
+    link = lstat ?? lstatSync(path);
     st = link.isSymbolicLink() ? statSync(path) : link;
   } catch (e) {
     const code = errCode(e);
@@ -629,20 +802,31 @@ export function listPlugins(): PluginEntry[] {
   }
   const dirProblem = pluginDirProblem();
   const seen = new Map<string, Stats>();
-  return names.sort(Buffer.compare).map((raw) => {
-    let name: string;
-    try { name = utf8.decode(raw); } catch {
-      // Not UTF-8, so not a valid plugin name: nothing to stat.
-      return { ...inspectPlugin(raw.toString("utf8"), dirProblem, seen), nameBytes: raw };
-    }
-    return inspectPlugin(name, dirProblem, seen);
-  });
+  // latin1 gives one character per byte, so the default string sort is the
+  // byte order, without a comparator called from the sort (10,000 entries).
+  const keys = names.map((raw) => raw.toString("latin1")).sort();
+  const entries: PluginEntry[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    // A valid plugin name is ASCII: its latin1 key is the name (the usual case).
+    if (isValidPluginName(keys[i]!)) { entries[i] = inspectPlugin(keys[i]!, dirProblem, seen); continue; }
+    const raw = Buffer.from(keys[i]!, "latin1");
+    if (isValidUtf8(raw)) { entries[i] = inspectPlugin(raw.toString("utf8"), dirProblem, seen); continue; }
+    // Not UTF-8, so not a valid plugin name: nothing to stat.
+    entries[i] = { ...inspectPlugin(raw.toString("utf8"), dirProblem, seen), nameBytes: raw };
+  }
+  return entries;
 }
 
 // ------------------------------------------- the process: /proc, libc, descriptors
 
 function readProc(path: string): Buffer {
   try { return readFileSync(path); }
+  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
+}
+
+/** The same, decoded as UTF-8, lossily: every invalid sequence becomes U+FFFD. */
+function readProcText(path: string): string {
+  try { return readFileSync(path, "utf8"); }
   catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read ${path}: ${errCode(e)}`); }
 }
 
@@ -681,6 +865,8 @@ function loadLibc(): Libc {
 
 const cString = (s: string) => Buffer.from(`${s}\0`);
 
+let CAPABILITY_ATTR: Buffer | null = null; // built once: a listing asks for every entry
+
 /**
  * Why the file a path finally resolves to could run with more privilege than
  * its caller, or null: a security.capability attribute (file capabilities:
@@ -689,7 +875,7 @@ const cString = (s: string) => Buffer.from(`${s}\0`);
  */
 function fileCapabilityProblem(path: string): string | null {
   const c = loadLibc();
-  const size = c.getxattr(cString(path), cString("security.capability"));
+  const size = c.getxattr(cString(path), CAPABILITY_ATTR ??= cString("security.capability"));
   if (size >= 0) return "file capabilities set (security.capability): plugins never run privileged";
   const errno = c.errno();
   if (errno === ENODATA || errno === ENOTSUP) return null;
@@ -716,7 +902,10 @@ export function callerDescriptors(): number[] {
   // Since Linux 6.2 the size of /proc/self/fd is the number of open
   // descriptors: 0-2 and Bun's two mean there is nothing to pass, and one
   // stat spares the common path a listing. 0 (older kernels): list.
-  if (statSync("/proc/self/fd").size === 3 + BUN_OWN_DESCRIPTORS) return [];
+  // lstat, not stat: the same answer here (/proc/self is followed on the
+  // way, fd is a directory), and runner has used lstat already: a first
+  // stat costs 0.2 MiB of peak RSS more.
+  if (lstatSync("/proc/self/fd").size === 3 + BUN_OWN_DESCRIPTORS) return [];
   const fds: number[] = [];
   for (const name of readdirSync("/proc/self/fd")) {
     const fd = Number(name);
@@ -757,6 +946,27 @@ function execveKeeping(fds: readonly number[], path: string, argv: readonly stri
   c.execve(keep[0]!, argvVector, envVector);
   const errno = c.errno();
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/**
+ * The usual case of rawInputProblem's environment checks, on the environment
+ * as text already known to be UTF-8: true when every entry has a name, an
+ * '=' and a name of its own. Why a second copy: dispatch then needs no
+ * Buffer at all (the first one costs 0.12 ms, docs/PERFORMANCE.md). It only
+ * says "nothing to refuse"; anything else goes to rawInputProblem, which
+ * words the refusal. test/fastpath.test.ts checks that the two agree.
+ */
+export function environmentShapeOk(text: string): boolean {
+  const entries = text.split("\0");
+  const seen = new Map<string, boolean>();
+  for (let i = 0; i < entries.length - 1; i++) {
+    const eq = entries[i]!.indexOf("=");
+    if (eq <= 0) return false;
+    const name = entries[i]!.slice(0, eq);
+    if (seen.has(name)) return false;
+    seen.set(name, true);
+  }
+  return true;
 }
 
 // ----------------------------------------------------------------- commands
@@ -929,23 +1139,30 @@ function cmdCheck(args: readonly string[]): number {
  * Replaces runner with the plugin (same PID: signals and exit status are the
  * plugin's own). Returns only by throwing.
  */
-function execPlugin(name: string, args: readonly string[], environ: Buffer): never {
+function execPlugin(name: string, args: readonly string[], environText: string, entry?: Stats): never {
   loadContract();
-  const raw = rawInputProblem(readProc("/proc/self/cmdline"), environ);
+  // The raw argv and environment as text: without a U+FFFD they are UTF-8,
+  // and then only the environment's shape is left to check. Otherwise the
+  // exact byte-based checks decide (and word any refusal).
+  const cmdlineText = readProcText("/proc/self/cmdline");
+  const usual = cmdlineText.indexOf("\ufffd") === -1 && environText.indexOf("\ufffd") === -1 && environmentShapeOk(environText);
+  const raw = usual ? null : rawInputProblem(readProc("/proc/self/cmdline"), readProc("/proc/self/environ"));
   if (raw) throw new RunnerError(raw[0], raw[1]);
   // File capabilities are not read here: that needs libc (bun:ffi), about
   // 0.2 ms and 3 MiB on every dispatch; `plugins` and `check` read them, and
   // no_new_privs makes the kernel ignore them (C-PLUGIN-12, SECURITY.md).
-  const plugin = inspectPlugin(name, pluginDirProblem(), undefined, false);
+  // The plugin's lstat from the lookup (step 4) is reused: runner.d is root's.
+  const plugin = inspectPlugin(name, pluginDirProblem(), undefined, false, entry);
   if (plugin.status !== "ok") {
     throw new RunnerError(EXIT.CANNOT_EXEC, `plugin '${name}' refused (${plugin.status}): ${plugin.reason}`);
   }
   // The caller's environment in its own order (the raw one: checked above to
   // be UTF-8, one entry per name), runner's two variables replacing the caller's.
   const env: Record<string, string> = {};
-  for (const kv of environ.toString("utf8").split("\0").slice(0, -1)) {
-    const eq = kv.indexOf("=");
-    env[kv.slice(0, eq)] = kv.slice(eq + 1);
+  const entries = environText.split("\0");
+  for (let i = 0; i < entries.length - 1; i++) {
+    const eq = entries[i]!.indexOf("=");
+    env[entries[i]!.slice(0, eq)] = entries[i]!.slice(eq + 1);
   }
   env.RUNNER_PLUGIN = name;
   env.RUNNER_VERSION = VERSION;
@@ -955,21 +1172,24 @@ function execPlugin(name: string, args: readonly string[], environ: Buffer): nev
   const noop = () => {};
   process.on("SIGPIPE", noop);
   process.on("SIGXFSZ", noop);
-  const argv = [plugin.path, ...args];
+  const argv = [plugin.path].concat(args);
   // Last, when runner holds no descriptor of its own: what is open above 2 is the caller's or Bun's.
   const fds = callerDescriptors();
   let code: string;
   if (fds.length) {
     code = execveKeeping(fds, plugin.path, argv, env);
   } else {
-    // Node's "execve is experimental" warning would land on stderr after a failed exec.
-    process.removeAllListeners("warning");
     try {
       process.execve!(plugin.path, argv, env);
       code = "returned";
     } catch (e) {
       code = errCode(e);
     }
+    // Node's "execve is experimental" warning would land on stderr after a
+    // failed exec. It is emitted on the next tick, so silencing it here, only
+    // on failure, is enough: removing the listeners before every exec cost
+    // 0.27 ms of CPU (docs/PERFORMANCE.md).
+    process.removeAllListeners("warning");
   }
   throw new RunnerError(code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_EXEC, `plugin '${name}': execve ${plugin.path} failed: ${code}`);
 }
@@ -985,12 +1205,15 @@ export function run(args: readonly string[]): number {
     throw new RunnerError(EXIT.NOPERM, "refusing to run as root (uid 0); run as a non-root user, e.g. --user 10001");
   }
   // 2. Bun acts on these before runner's first line; refuse to go on under them.
-  const environ = readProc("/proc/self/environ");
-  const bun = bunEnvironmentProblem(environ);
+  // Read as text (no Buffer on the usual path); a "BUN_" anywhere sends the
+  // exact byte-based check over the raw bytes.
+  const environText = readProcText("/proc/self/environ");
+  const bun = environText.indexOf("BUN_") === -1 ? null : bunEnvironmentProblem(readProc("/proc/self/environ"));
   if (bun) throw new RunnerError(EXIT.CONFIG, bun);
   // 3-4. Option, core command, or the lookup of exactly one plugin name.
+  let entry: Stats | undefined; // the plugin's lstat, reused by its checks in step 5
   const decision = decide(args, (name) => {
-    try { lstatSync(`${PLUGIN_DIR}/${name}`); return true; } catch (e) {
+    try { entry = lstatSync(`${PLUGIN_DIR}/${name}`); return true; } catch (e) {
       const code = errCode(e);
       if (code === "ENOENT") return false;
       // Not "unknown command": the name might be there; say why we cannot tell.
@@ -1006,7 +1229,7 @@ export function run(args: readonly string[]): number {
     case "core":
       return COMMANDS[decision.command]!(decision.args);
     case "plugin":
-      return execPlugin(decision.name, decision.args, environ);
+      return execPlugin(decision.name, decision.args, environText, entry);
     case "unknown":
       throw new RunnerError(EXIT.NOT_FOUND,
         `unknown command ${quoteWord(decision.name)}; core commands: ${CORE_COMMANDS.join(", ")}; plugins: see 'runner plugins'`);

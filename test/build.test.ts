@@ -1,10 +1,10 @@
 // The build itself: reproducible output (C-HARDEN-2) and a runtime that is
 // one file importing only node: built-ins (C-HARDEN-3).
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HARDENING_FLAGS, build } from "../scripts/build.ts";
+import { BUILD_FLAGS, HARDENING_FLAGS, build, buildWith, compile, verifyBuild } from "../scripts/build.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const source = readFileSync(join(ROOT, "src", "runner.ts"), "utf8");
@@ -29,6 +29,52 @@ describe("build", () => {
       expect(HARDENING_FLAGS).toContain(flag);
     }
   });
+
+  test("C-HARDEN-4: dist/runner as built shows the effect of every build flag", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runner-build-"));
+    try {
+      build(join(dir, "runner"));
+      expect(verifyBuild(join(dir, "runner"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  // bun build accepts any flag: a misspelt one builds without the hardening.
+  // Each case builds with one flag misspelt and expects the check to name
+  // that flag. Not here: --no-compile-autoload-tsconfig and -package-json.
+  // They are Bun's defaults, and runner loads no module at run time, so even
+  // their opposites change nothing a test could see; the check still demands
+  // (by strace) that runner never looks at either file.
+  const cases: Array<[string, string[]]> = BUILD_FLAGS
+    .filter((f) => f !== "--compile" && !/autoload-(tsconfig|package-json)/.test(f))
+    .map((flag) => [flag, BUILD_FLAGS.map((f) => (f === flag ? f.replace(/^--/, "--x-") : f))]);
+  for (const [flag, flags] of cases) {
+    // The JIT policy shows only in the threads runner starts, which strace sees.
+    const needsStrace = flag.startsWith("--compile-jit-policy");
+    if (needsStrace && !existsSync("/usr/bin/strace")) console.warn(`\n!!! SKIPPED: the check of ${flag} needs /usr/bin/strace (scripts/setup.sh installs it)\n`);
+    test.skipIf(needsStrace && !existsSync("/usr/bin/strace"))(`C-HARDEN-4: the build check catches ${flag} misspelt`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "runner-build-"));
+      try {
+        compile(join(dir, "runner"), flags);
+        const problems = verifyBuild(join(dir, "runner"));
+        expect(problems.some((p) => p.startsWith(`${flag}:`))).toBe(true);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  }
+
+  test("C-HARDEN-4: the build fails, and leaves no binary, when a flag is misspelt", () => {
+    const dir = mkdtempSync(join(tmpdir(), "runner-build-"));
+    try {
+      const flags = BUILD_FLAGS.map((f) => (f === "--no-compile-autoload-bunfig" ? "--no-compile-autoload-bunfg" : f));
+      expect(() => buildWith(join(dir, "runner"), flags)).toThrow(/--no-compile-autoload-bunfig: a bunfig.toml preload in the working directory ran/);
+      expect(existsSync(join(dir, "runner"))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test("C-HARDEN-3: src/runner.ts imports only node: built-ins statically, and bun:ffi lazily in one place", () => {
     const specifiers = [...source.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gms)].map((m) => m[1]);
