@@ -1,21 +1,25 @@
 // bun run examples [NAME...]
 //
-// Builds the example domain images of plugins-examples/ (all four, or the
+// Builds the example domain images of plugins-examples/ (all five, or the
 // NAMEs given) on top of runner-base, and tags them
-// localhost/runner-example-NAME:VERSION. Run `bun run image` first: the
-// examples are built FROM runner-base and materialize their manifests with
-// runner-sdk, and this script refuses to start without both.
+// localhost/runner-example-NAME:VERSION and :latest. Run `bun run image`
+// first: the examples are built FROM runner-base and materialize their
+// manifests with runner-sdk, and this script refuses to start without both.
+// `template` is the domain-image template (plugins-examples/template/README.md);
+// the other four follow it.
 //
 // Build arguments: RUNNER_BASE and RUNNER_SDK (the local tags of
 // `bun run image`), BUN_IMAGE for the typescript example (chosen like
 // scripts/image.ts does: $RUNNER_BUN_IMAGE, else the public default when it is
 // in the local store, else localhost/runner-bases/bun:BUN_VERSION from
-// `bun run bases` when it exists), SOURCE_DATE_EPOCH and
-// IMAGE_REVISION from the commit (or from the environment when set). The OCI
-// labels come from each example's image.manifest, as for runner-base.
-// hello and typescript build with --network=none; ansible and kubectl need
-// Debian's mirror for apt-get (on docker with --network=host: a daemon without
-// a bridge, like scripts/dockerd.ts's, has no other way out).
+// `bun run bases` when it exists), SOURCE_DATE_EPOCH, IMAGE_CREATED (the same
+// instant in RFC 3339) and IMAGE_REVISION from the commit (or from the
+// environment when set). The OCI labels are the Containerfile's own (the
+// template's LABEL, checked against image.manifest in the build): no
+// --label here, so the examples' tests test what a plain build gives.
+// hello, typescript and template build with --network=none; ansible and
+// kubectl need Debian's mirror for apt-get (on docker with --network=host: a
+// daemon without a bridge, like scripts/dockerd.ts's, has no other way out).
 //
 // RUNNER_PLATFORMS=linux/amd64,linux/arm64 (podman; scripts/multiarch.ts)
 // builds hello, kubectl and typescript once per platform (TAG-ARCH, TAG a
@@ -24,17 +28,17 @@
 // 5 minutes, stays on the build machine's platform (docs/IMAGE.md).
 //
 // Engine: RUNNER_ENGINE, else podman, else docker; for podman,
-// CONTAINERS_CONF defaults to scripts/containers.conf (test/image/engine.ts).
+// CONTAINERS_CONF defaults to scripts/containers.conf (scripts/image.ts).
 // Each build's log goes to .cache/examples/NAME.log, each image's SBOM to
 // .cache/sbom/runner-example-NAME.cdx.json. Errors are one line
 // starting "examples: "; the exit status is 1 on any failure, 64 on usage.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BASE_TAG, LOCAL_BUN_IMAGE, PUBLIC_BUN_IMAGE, ROOT, SDK_TAG, VERSION, engineEnv, findEngine, isDocker, latestOf, saveSbom, timestampArgs } from "./image.ts";
-import { checkRevision, ociLabels, parseNamed, rfc3339, routeManifest } from "../src/materialize.ts";
+import { checkRevision, rfc3339 } from "../src/materialize.ts";
 import { archTag, hostArch, imageArch, manifestList, targetPlatforms, withEmulation } from "./multiarch.ts";
 
-export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript"] as const;
+export const EXAMPLES = ["hello", "ansible", "kubectl", "typescript", "template"] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
 export const EXAMPLES_DIR = join(ROOT, "plugins-examples");
 export const LOG_DIR = join(ROOT, ".cache", "examples");
@@ -103,22 +107,22 @@ export function bunImage(): string | null {
  * example; with `arch` (multi-platform builds), for that platform, FROM
  * runner-base's and runner-sdk's images of that platform.
  */
-export function buildArgs(name: string, manifestPath = join(EXAMPLES_DIR, name, "image.manifest"), arch?: string, engine = requireEngine()): string[] {
+export function buildArgs(name: string, arch?: string, engine = requireEngine()): string[] {
   const { epoch, revision } = buildFacts();
-  const manifest = routeManifest(parseNamed(readFileSync(manifestPath), "image.manifest"), "image.manifest");
-  const identity = new Map(manifest.image);
-  identity.set("IMAGE_CREATED", rfc3339(Number(epoch)));
-  identity.set("IMAGE_REVISION", revision);
   const args = [
     "--build-arg", `RUNNER_BASE=${arch ? archTag(BASE_TAG, arch) : BASE_TAG}`,
     "--build-arg", `RUNNER_SDK=${arch ? archTag(SDK_TAG, arch) : SDK_TAG}`,
     "--build-arg", `SOURCE_DATE_EPOCH=${epoch}`,
+    "--build-arg", `IMAGE_CREATED=${rfc3339(Number(epoch))}`,
     "--build-arg", `IMAGE_REVISION=${revision}`,
   ];
   // The typescript example's BUN_IMAGE has no default (the pin is package.json's).
   if (name === "typescript") args.push("--build-arg", `BUN_IMAGE=${bunImage() ?? PUBLIC_BUN_IMAGE}`);
-  // The label names runner-base as users know it (a platform's image is in its list).
-  for (const [key, value] of ociLabels(identity, BASE_TAG)) args.push("--label", `${key}=${value}`);
+  // A platform's build is FROM runner-base's image of that platform; its
+  // base.name label names runner-base as users know it (the multi-platform
+  // tag), like the build machine's image (the other labels are the
+  // Containerfile's own; base.name is not one runner-materialize checks).
+  if (arch) args.push("--label", `org.opencontainers.image.base.name=${BASE_TAG}`);
   // Debian's mirror: podman's default network reaches it; a docker daemon
   // may have no bridge (scripts/dockerd.ts runs with --bridge=none), so on
   // docker these builds use the host's network.
@@ -149,7 +153,7 @@ export function buildExample(name: string, arch?: string): number {
   mkdirSync(LOG_DIR, { recursive: true });
   const own = arch ? archTag(exampleTag(name), arch) : exampleTag(name);
   const tags = arch ? [own] : [own, latestOf(own)];
-  const r = engineSync(["build", ...buildArgs(name, undefined, arch), ...tags.flatMap((t) => ["-t", t]), "-f", join(context, "Containerfile"), context]);
+  const r = engineSync(["build", ...buildArgs(name, arch), ...tags.flatMap((t) => ["-t", t]), "-f", join(context, "Containerfile"), context]);
   writeFileSync(log, `${r.stdout}${r.stderr}`);
   if (r.code !== 0) {
     const last = r.stderr.trim().split("\n").filter(Boolean).pop() ?? `exit ${r.code}`;

@@ -44,7 +44,7 @@ export function targetPlatforms(engine: string): Platforms {
   return p;
 }
 
-/** The tag of one platform's image: localhost/runner-base:0.3.0 → localhost/runner-base:0.3.0-arm64. */
+/** The tag of one platform's image: localhost/runner-base:1.2.3 → localhost/runner-base:1.2.3-arm64. */
 export const archTag = (tag: string, arch: string): string => `${tag}-${arch}`;
 
 type Env = Record<string, string>;

@@ -29,9 +29,11 @@ export function citations(): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const file of testFiles(join(ROOT, "test")).sort()) {
     const src = readFileSync(file, "utf8");
-    for (const m of src.matchAll(/\btest(?:\.\w+)?\(\s*[`"']((?:C-[A-Z]+-\d+[,/ ]*)+):?([^`"'\n]*)/g)) {
-      const name = m[2]!.replace(/\$\{[^}]*\}?/g, "…").trim();
-      for (const id of m[1]!.match(/C-[A-Z]+-\d+/g)!) {
+    // The name runs to its own closing quote (a name in "…" may hold ' and `);
+    // interpolations in a template literal are shown as "…".
+    for (const m of src.matchAll(/\btest(?:\.\w+)?\(\s*([`"'])((?:C-[A-Z]+-\d+[,/ ]*)+):?((?:\\.|\$\{[^}]*\}|(?!\1)[^\\\n])*)\1/g)) {
+      const name = m[3]!.replace(/\$\{[^}]*\}/g, "…").replace(/\\(.)/g, "$1").trim() || "(name computed at run time)";
+      for (const id of m[2]!.match(/C-[A-Z]+-\d+/g)!) {
         const list = map.get(id) ?? [];
         const cite = `\`${relative(ROOT, file)}\`: ${name}`;
         if (!list.includes(cite)) list.push(cite);
@@ -66,7 +68,7 @@ if (import.meta.main) {
     const doc = readFileSync(path, "utf8");
     const old = currentMap();
     if (!old) { console.error("rule-map: docs/TESTING.md has no map markers"); process.exit(1); }
-    writeFileSync(path, doc.replace(old, map));
+    writeFileSync(path, doc.replace(old, () => map)); // a function: the map may hold "$'"
   } else {
     console.log(map);
   }

@@ -149,7 +149,7 @@ describe("parseEnvFast agrees with parseEnv", () => {
   });
 
   test("answers for the files an image carries", () => {
-    const image = "# generated\nIMAGE_NAME=runner-base\nIMAGE_VERSION=0.3.0\nIMAGE_DOMAIN=platform\nIMAGE_ROLE=base\nIMAGE_CREATED=2026-11-29T12:00:00Z\nIMAGE_TITLE='runner base image'\n";
+    const image = "# generated\nIMAGE_NAME=runner-base\nIMAGE_VERSION=9.8.7\nIMAGE_DOMAIN=platform\nIMAGE_ROLE=base\nIMAGE_CREATED=2026-11-29T12:00:00Z\nIMAGE_TITLE='runner base image'\n";
     expect(parseEnvFast(image, KEY_PREFIX.image)).toEqual(parseEnv(Buffer.from(image), KEY_PREFIX.image));
     expect(parseEnvFast(image, KEY_PREFIX.image)).not.toBeNull();
   });

@@ -4,7 +4,7 @@
 // (test/sh-oracle.ts): whatever runner-materialize writes, runner's parser
 // and sh read back as the same keys and values.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -35,6 +35,7 @@ IMAGE_ROLE=tool
 TOOL_ANSIBLE=2.14.3
 `;
 const OPTS = { epoch: 1795676184, revision: "0123abc" };
+const UNKNOWN_WARNING = "runner-materialize: warning: no revision given: IMAGE_REVISION=unknown (pass the commit, e.g. --build-arg IMAGE_REVISION=$(git rev-parse HEAD))\n";
 
 /** The error materialize() throws, with its exit code and message. */
 function failure(fn: () => unknown): { code: number; message: string } {
@@ -297,7 +298,7 @@ describe("runner-materialize command", () => {
 
   test("C-MANIFEST-2: writes image.env, runtime.env and tools.env (0444) into --out (0555), revision default unknown", () => {
     const r = cli(["--out", "out", "image.manifest"]);
-    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: "", stdout: "" });
+    expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: UNKNOWN_WARNING, stdout: "" });
     const out = join(r.dir, "out");
     expect(statSync(out).mode & 0o7777).toBe(0o555);
     for (const f of ["image.env", "runtime.env", "tools.env"]) expect(statSync(join(out, f)).mode & 0o7777).toBe(0o444);
@@ -305,6 +306,40 @@ describe("runner-materialize command", () => {
     expect(image.get("IMAGE_REVISION")).toBe("unknown");
     expect(image.get("IMAGE_CREATED")).toBe("2026-11-26T06:56:24Z");
     expect(readFileSync(join(out, "tools.env"), "utf8")).toBe(`${HEADER}\n`);
+  });
+
+  test("C-MANIFEST-2: an empty --revision (an unset build argument, no git checkout) is unknown with a warning, not a usage error", () => {
+    for (const args of [["--revision", "", "--out", "out", "image.manifest"], ["--out", "out", "--revision", "unknown", "image.manifest"]]) {
+      const r = cli(args);
+      expect({ code: r.code, stderr: r.stderr, stdout: r.stdout }).toEqual({ code: 0, stderr: UNKNOWN_WARNING, stdout: "" });
+      expect(parseEnv(readFileSync(join(r.dir, "out", "image.env"))).get("IMAGE_REVISION")).toBe("unknown");
+    }
+    const missing = cli(["--out", "out", "image.manifest", "--revision"]);
+    expect(missing.code).toBe(64);
+    oneLine(missing.stderr);
+    expect(missing.stderr).toStartWith("runner-materialize: --revision needs a value");
+  });
+
+  test("C-IMAGE-3: --label values equal to the materialized identity pass; a difference fails (65) naming the label, both values and the build argument", () => {
+    const p = "org.opencontainers.image";
+    const good = [`${p}.title=runner-base`, `${p}.version=9.8.7`, `${p}.revision=r1`, `${p}.created=2026-11-26T06:56:24Z`,
+      `${p}.source=`, `${p}.description=`, `${p}.licenses=`, `${p}.base.name=localhost/anything:latest`];
+    const ok = cli(["--out", "out", "--revision", "r1", ...good.flatMap((l) => ["--label", l]), "image.manifest"]);
+    expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
+    const cases: Array<[string[], number, string]> = [
+      [["--label", `${p}.version=1.0.0`], 65, `runner-materialize: label ${p}.version is '1.0.0' but image.manifest has IMAGE_VERSION=9.8.7: set the build argument IMAGE_VERSION to '9.8.7' (ARG default or --build-arg)\n`],
+      [["--label", `${p}.title=runner-base-x`], 65, `runner-materialize: label ${p}.title is 'runner-base-x' but image.manifest has IMAGE_NAME=runner-base: set the build argument IMAGE_NAME to 'runner-base' (ARG default or --build-arg)\n`],
+      [["--label", `${p}.created=1970-01-01T00:00:00Z`], 65, `runner-materialize: label ${p}.created is '1970-01-01T00:00:00Z' but SOURCE_DATE_EPOCH=1795676184 is 2026-11-26T06:56:24Z: set the build argument IMAGE_CREATED to '2026-11-26T06:56:24Z' (ARG default or --build-arg)\n`],
+      [["--label", `${p}.revision=`], 65, `runner-materialize: label ${p}.revision is '' but the revision is 'r1': set the build argument IMAGE_REVISION to 'r1' (ARG default or --build-arg)\n`],
+      [["--label", "com.example.team=x"], 64, "runner-materialize: --label com.example.team: not a label runner-materialize can check"],
+      [["--label", "=x"], 64, "runner-materialize: --label '=x' is not KEY=VALUE\n"],
+    ];
+    for (const [extra, code, text] of cases) {
+      const r = cli(["--out", "out", "--revision", "r1", ...extra, "image.manifest"]);
+      expect({ code: r.code, starts: r.stderr.startsWith(text) }).toEqual({ code, starts: true });
+      oneLine(r.stderr);
+      expect(existsSync(join(r.dir, "out"))).toBe(false);
+    }
   });
 
   test("C-MANIFEST-4: --base DIR reads the files of the base and is additive; running it twice gives the same bytes", () => {

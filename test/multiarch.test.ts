@@ -28,7 +28,7 @@ describe("RUNNER_PLATFORMS", () => {
   });
 
   test("C-MULTIARCH-1: per-platform tags append the architecture to the tag", () => {
-    expect(archTag("localhost/runner-base:0.3.0", "arm64")).toBe("localhost/runner-base:0.3.0-arm64");
+    expect(archTag("localhost/runner-base:1.2.3", "arm64")).toBe("localhost/runner-base:1.2.3-arm64");
     expect(archTag("localhost/runner-bases/debian:bookworm-slim", "amd64")).toBe("localhost/runner-bases/debian:bookworm-slim-amd64");
   });
 

@@ -109,7 +109,7 @@ function fakeRoot(binary = "runner binary"): string {
   writeFileSync(join(root, "etc/runner/image.env"), "IMAGE_NAME=runner-x\nIMAGE_VERSION=1.0.0\nIMAGE_CREATED=2026-11-26T06:56:24Z\n");
   writeFileSync(join(root, "etc/runner/tools.env"), "TOOL_X_VERSION=4.2\n");
   writeFileSync(join(root, "usr/local/bin/runner"), binary);
-  writeFileSync(join(root, "facts.json"), JSON.stringify({ version: "1.0.0", bun: "1.4.4", source_sha256: "c".repeat(64), sha256: sha256("runner binary") }));
+  writeFileSync(join(root, "facts.json"), JSON.stringify({ version: "1.0.0", bun: "9.9.9", source_sha256: "c".repeat(64), sha256: sha256("runner binary") }));
   return root;
 }
 

@@ -111,7 +111,7 @@ describeImage("example ansible (plugins-examples/ansible)", () => {
     const changed = original.replace(/^TOOL_ANSIBLE_CORE_VERSION=.*$/m, "TOOL_ANSIBLE_CORE_VERSION=0.0.1");
     expect(changed).not.toBe(original);
     writeFileSync(manifest, changed);
-    const r = await engine(["build", ...buildArgs("ansible", manifest, undefined, engineName()), "-f", join(ctx, "Containerfile"), ctx], { timeoutMs: 600_000 });
+    const r = await engine(["build", ...buildArgs("ansible", undefined, engineName()), "-f", join(ctx, "Containerfile"), ctx], { timeoutMs: 600_000 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/image\.manifest has TOOL_ANSIBLE_CORE_VERSION=0\.0\.1 but ansible-core '\d+\.\d+\.\d+' is installed/);
   }, 600_000);

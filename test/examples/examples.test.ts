@@ -14,6 +14,7 @@ const PLUGINS: Record<string, string[]> = {
   ansible: ["ansible", "ansible-galaxy", "ansible-playbook"],
   kubectl: ["kubectl"],
   typescript: ["report"],
+  template: ["greet"],
 };
 
 const pick = (m: Map<string, string>, prefix: string) =>

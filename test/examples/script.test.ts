@@ -48,7 +48,7 @@ describe("bun run examples (scripts/examples.ts)", () => {
 
   test("an unknown example is a usage error (64) naming the known ones", () => {
     const r = examples(["terraform"], fakeEngine("usage", [BASE, SDK]));
-    expect(r).toEqual({ code: 64, stdout: "", stderr: "examples: unknown example 'terraform' (known: hello, ansible, kubectl, typescript)\n" });
+    expect(r).toEqual({ code: 64, stdout: "", stderr: "examples: unknown example 'terraform' (known: hello, ansible, kubectl, typescript, template)\n" });
   });
 
   test("an engine that is not there is named in one line", () => {
