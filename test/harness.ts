@@ -53,6 +53,9 @@ function workDir(): string {
   if (sharedDir) return sharedDir;
   sharedDir = mkdtempSync(join(tmpdir(), "runner-test-"));
   chmodSync(sharedDir, 0o755);
+  // Removed after the last test file by test/global.ts (bun test's preload).
+  ((globalThis as any).__runnerTestsStarted ??= { dockerd: null }).dirs ??= [];
+  (globalThis as any).__runnerTestsStarted.dirs.push(sharedDir);
   if (existsSync(DIST_RUNNER)) {
     copyFileSync(DIST_RUNNER, join(sharedDir, "runner"));
     chmodSync(join(sharedDir, "runner"), 0o755);
