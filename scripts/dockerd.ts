@@ -95,7 +95,22 @@ export function stop(dir = DEFAULT_DIR): boolean {
   if (alive(pid)) process.kill(pid, "SIGKILL");
   for (let i = 0; i < 50 && alive(pid); i++) Bun.sleepSync(100);
   rmSync(socketOf(dir), { force: true });
+  unmountLeftovers(dir);
   return true;
+}
+
+/**
+ * dockerd bind-mounts its data root onto itself (and overlay layers below
+ * it); a daemon that did not finish its shutdown leaves them mounted. Unmount
+ * whatever is still mounted under dir, deepest first.
+ */
+function unmountLeftovers(dir: string): void {
+  let mounts: string[];
+  try { mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((l) => l.split(" ")[4] ?? ""); } catch { return; }
+  const prefix = dir.endsWith("/") ? dir : `${dir}/`;
+  for (const m of mounts.filter((m) => m === dir || m.startsWith(prefix)).sort((a, b) => b.length - a.length)) {
+    Bun.spawnSync(["umount", m], { stdout: "ignore", stderr: "ignore" });
+  }
 }
 
 if (import.meta.main) {
