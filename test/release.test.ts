@@ -28,10 +28,12 @@ const restatesManifest = (rel: string, line: string) => rel.endsWith("Containerf
 /** Every text file of the source tree (works without .git, as in the image build). */
 function sourceFiles(): string[] {
   const out: string[] = [];
+  // Generated and git-ignored: dependencies, builds, caches, and in cross/
+  // the aarch64 Bun runtime that scripts/cross.ts unpacks (cross/README.md is kept).
   const skip = new Set(["node_modules", "dist", ".git", ".cache"]);
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
-      if (skip.has(name)) continue;
+      if (skip.has(name) || (dir.endsWith("/cross") && name.startsWith("bun-linux-"))) continue;
       const p = join(dir, name);
       const st = statSync(p);
       if (st.isDirectory()) walk(p);
