@@ -543,23 +543,22 @@ export function bunEnvironmentProblem(environ: Buffer): string | null {
  * only be passed on changed. runner refuses instead (C-PLUGIN-9, C-PLUGIN-10).
  */
 export function rawInputProblem(cmdline: Buffer, environ: Buffer): [code: number, message: string] | null {
-  const valid = isValidUtf8;
   // NUL is valid UTF-8 and ends any sequence, so one decode of the whole file
   // checks every string in it; only a failure needs the strings one by one.
-  if (!valid(cmdline)) {
+  if (!isValidUtf8(cmdline)) {
     const args = procStrings(cmdline);
     for (let i = 1; i < args.length; i++) {
-      if (!valid(Buffer.from(args[i]!, "latin1"))) return [EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`];
+      if (!isValidUtf8(Buffer.from(args[i]!, "latin1"))) return [EXIT.USAGE, `argument ${i} is not valid UTF-8; runner cannot pass it on unchanged`];
     }
   }
-  const environOk = valid(environ);
+  const environOk = isValidUtf8(environ);
   const seen = new Map<string, boolean>(); // a Map: a first Set costs 0.4 MiB, a Map nothing more
   const entries = procStrings(environ);
   for (let i = 0; i < entries.length; i++) {
     const kv = entries[i]!;
     const eq = kv.indexOf("=");
     const name = eq === -1 ? kv : kv.slice(0, eq);
-    if (!environOk && !valid(Buffer.from(kv, "latin1"))) {
+    if (!environOk && !isValidUtf8(Buffer.from(kv, "latin1"))) {
       return [EXIT.CONFIG, `environment variable '${safeName(name)}' is not valid UTF-8; runner cannot pass it on unchanged`];
     }
     if (eq === -1) return [EXIT.CONFIG, `environment entry ${i + 1} ('${safeName(kv)}') has no '='; runner cannot pass it on unchanged`];
@@ -884,10 +883,7 @@ function fileCapabilityProblem(path: string): string | null {
 
 /** Whether the kernel's no_new_privs flag is set (/proc/self/status): then no setuid bit or file capability grants anything. */
 function noNewPrivs(): boolean {
-  let status: string;
-  try { status = readFileSync("/proc/self/status", "latin1"); }
-  catch (e) { throw new RunnerError(EXIT.SOFTWARE, `cannot read /proc/self/status: ${errCode(e)}`); }
-  return /^NoNewPrivs:\s*1$/m.test(status);
+  return /^NoNewPrivs:\s*1$/m.test(readProcText("/proc/self/status"));
 }
 
 /**
